@@ -1,0 +1,4 @@
+"""Entry points shared by the command-line tools."""
+from .runner_setup import add_common_args, build_runner, load_config
+
+__all__ = ['add_common_args', 'load_config', 'build_runner']

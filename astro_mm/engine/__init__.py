@@ -1,0 +1,1 @@
+"""Filled by the method issues (modulated backbones, alternating optimization)."""

@@ -1,0 +1,6 @@
+# Shared by the COCO 2017 detector configs: the astro_mm import (safe
+# checkpoint loading) and the ImageNet checkpoint of this project that is
+# swapped into the detector's backbone. Override it on the command line:
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH
+custom_imports = dict(imports=['astro_mm'], allow_failed_imports=False)
+coco_pretrained = 'work_dirs/resnet50_8xb32-100e_in1k/epoch_100.pth'

@@ -1,0 +1,31 @@
+"""BoxInst, R-18-FPN (box supervision only), on the demo COCO set (bbox + segm AP), backbone
+swapped in from this project's demo classification checkpoint (plain
+baseline of MA-Net Tab. 3 and AstroNet supp. Tab. 5 at demo scale). Inherits mmdet 3.3's
+boxinst_r50_fpn_ms-90k_coco and changes only the backbone
+depth, the data and the CPU schedule."""
+_base_ = [
+    'mmdet::boxinst/boxinst_r50_fpn_ms-90k_coco.py',
+    '../_base_/demo_coco_detection.py',
+]
+
+model = dict(
+    data_preprocessor=_base_.demo_data_preprocessor,
+    backbone=dict(
+        depth=18,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint=_base_.demo_pretrained,
+            prefix='backbone.')),
+    neck=dict(in_channels=[64, 128, 256, 512]),
+    bbox_head=dict(num_classes=_base_.demo_num_classes))
+
+train_dataloader = _base_.demo_train_dataloader
+val_dataloader = _base_.demo_val_dataloader
+test_dataloader = val_dataloader
+val_evaluator = _base_.demo_val_evaluator
+val_evaluator['metric'] = ['bbox', 'segm']
+test_evaluator = val_evaluator
+train_cfg = _base_.demo_train_cfg
+param_scheduler = _base_.demo_param_scheduler
+default_hooks = _base_.demo_default_hooks
+log_processor = _base_.demo_log_processor

@@ -1,0 +1,39 @@
+"""The swap: a detector's backbone holds the classification checkpoint."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from astro_mm.compat import load_checkpoint_file
+
+CONFIGS = [
+    'configs/faster_rcnn/faster-rcnn_r18_fpn_200i_demo-coco.py',
+    'configs/detr/detr_r18_200i_demo-coco.py',
+    'configs/condinst/condinst_r18_fpn_200i_demo-coco.py',
+    'configs/boxinst/boxinst_r18_fpn_200i_demo-coco.py',
+]
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_backbone_weights_equal_classification_checkpoint(
+        config, cls_checkpoint):
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.init_cfg.checkpoint = cls_checkpoint
+    detector = MODELS.build(cfg.model)
+    before = {k: v.clone() for k, v in detector.backbone.state_dict().items()}
+    detector.init_weights()
+
+    source = load_checkpoint_file(cls_checkpoint)['state_dict']
+    backbone = detector.backbone.state_dict()
+    expected = {
+        k[len('backbone.'):]: v
+        for k, v in source.items() if k.startswith('backbone.')
+    }
+    assert set(expected) == set(backbone), 'every backbone key is swapped'
+    for key, value in expected.items():
+        torch.testing.assert_close(backbone[key], value, msg=key)
+    # and the swap really changed the randomly initialised weights
+    assert not torch.equal(before['layer1.0.conv1.weight'],
+                           backbone['layer1.0.conv1.weight'])

@@ -1,0 +1,56 @@
+"""Evaluate a checkpoint, as mmdet's / mmpretrain's tools/test.py.
+
+Prints the headline metrics (COCO AP, AP50, AP75, AP_S/M/L per IoU type, or
+classification accuracy) and saves them to ``WORK_DIR/metrics.json``.
+
+Example::
+
+    python tools/test.py configs/faster_rcnn/faster-rcnn_r18_fpn_200i_demo-coco.py \\
+        work_dirs/faster-rcnn_r18_fpn_200i_demo-coco/iter_200.pth
+"""
+import argparse
+import json
+import os.path as osp
+
+from mmengine.dist import is_main_process
+
+import astro_mm  # noqa: F401  (compatibility patches, registries)
+from astro_mm.apis import add_common_args, build_runner, load_config
+from astro_mm.compat import atomic_write_bytes
+from astro_mm.evaluation import format_summary, summarize_metrics
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--metrics-out',
+        help='where to save the metrics as JSON '
+        '(default: WORK_DIR/metrics.json)')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    metrics = build_runner(cfg).test()
+    if not is_main_process():
+        return metrics
+    summary = summarize_metrics(metrics)
+    print(format_summary(summary, title=osp.basename(args.config)))
+    out = args.metrics_out or osp.join(cfg.work_dir, 'metrics.json')
+    record = dict(
+        config=args.config, checkpoint=args.checkpoint, summary=summary,
+        metrics={k: v for k, v in metrics.items() if not isinstance(v, str)})
+    atomic_write_bytes(json.dumps(record, indent=2).encode(), out)
+    print(f'metrics saved to {out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
