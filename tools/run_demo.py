@@ -100,7 +100,7 @@ def detect(name: str, iou_type: str, config: str, pretrained: str,
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     options = [
         f'model.backbone.init_cfg.checkpoint={pretrained}',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_begin={iters + 1}',
         f'default_hooks.checkpoint.interval={iters}'
     ]
     start = time.time()
