@@ -124,8 +124,8 @@ def detect(name: str, iou_type: str, config: str, pretrained: str,
     if iou_type == 'segm':
         row['box_AP'] = summary.get('bbox', {}).get('AP', 0.0)
     if all(row[k] == 0.0 for k in COLUMNS):
-        log(f'WARNING: {name} scored nothing above the score threshold '
-            f'after {iters} iterations: reported as AP 0')
+        log(f'WARNING: {name}: every AP is 0 after {iters} iterations (too '
+            'short a schedule for it; see its test.log)')
     log(f'{name}: {iou_type} AP {row["AP"]:.2f}')
     return row
 
@@ -133,12 +133,13 @@ def detect(name: str, iou_type: str, config: str, pretrained: str,
 def to_markdown(pretrained: dict, rows) -> str:
     lines = [
         '| model | task | params (M) | backbone (M) | ' + ' | '.join(COLUMNS)
-        + ' |', '|' + '---|' * (4 + len(COLUMNS))
+        + ' | box AP |', '|' + '---|' * (5 + len(COLUMNS))
     ]
     for r in rows:
         cells = ' | '.join(f'{r[k]:.1f}' for k in COLUMNS)
+        box = f'{r["box_AP"]:.1f}' if 'box_AP' in r else '-'
         lines.append(f'| {r["model"]} | {r["task"]} | {r["params_M"]:.2f} | '
-                     f'{r["backbone_params_M"]:.2f} | {cells} |')
+                     f'{r["backbone_params_M"]:.2f} | {cells} | {box} |')
     head = (f'Backbone: {pretrained["model"]}, demo classification top-1 '
             f'{pretrained["top1"]:.2f} %, {pretrained["params_M"]} M params, '
             'swapped into each detector.\n\n')

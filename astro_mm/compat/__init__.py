@@ -15,6 +15,14 @@ patches are active inside mmdet's and mmpretrain's own tools too.
    in place, so a crash mid-write leaves a truncated file that ``--resume``
    then picks up. ``LocalBackend.put`` / ``put_text`` now write a temp file
    and ``os.replace`` it.
+3. Distributed training on CPU: mmengine's ``init_dist('pytorch')`` calls
+   ``torch.cuda.set_device`` unconditionally, so torchrun / slurm jobs fail
+   on machines without a GPU ("Found no NVIDIA driver"). Without CUDA the
+   process group is now initialized directly (gloo; tools pick gloo when no
+   GPU is visible). The runner also hands every DDP wrapper
+   ``device_ids=[LOCAL_RANK]``, which torch rejects for CPU modules; without
+   CUDA, ``MMDistributedDataParallel`` now drops ``device_ids`` /
+   ``output_device`` (this covers MMSeparateDistributedDataParallel too).
 """
 from .checkpoint import (TRUSTED_ENV, UnsafeCheckpointError,
                          atomic_write_bytes, load_checkpoint_file,
@@ -46,6 +54,32 @@ def _patch_atomic_local_writes() -> None:
     LocalBackend.put_text = put_text
 
 
+def _patch_cpu_distributed_init() -> None:
+    import torch
+    import torch.distributed as torch_dist
+    from mmengine.dist import utils as dist_utils
+
+    cuda_init = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend='nccl', init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return cuda_init(backend, init_backend=init_backend, **kwargs)
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    from mmengine.model import MMDistributedDataParallel
+    ddp_init = MMDistributedDataParallel.__init__
+
+    def __init__(self, module, *args, **kwargs):
+        if not torch.cuda.is_available():
+            kwargs.pop('device_ids', None)
+            kwargs.pop('output_device', None)
+        ddp_init(self, module, *args, **kwargs)
+
+    MMDistributedDataParallel.__init__ = __init__
+
+
 def apply_patches() -> None:
     """Apply every patch of this module once."""
     global _applied
@@ -53,6 +87,7 @@ def apply_patches() -> None:
         return
     _patch_checkpoint_loader()
     _patch_atomic_local_writes()
+    _patch_cpu_distributed_init()
     _applied = True
 
 

@@ -1,1 +1,5 @@
-"""Filled by the method issues (modulated backbones, alternating optimization)."""
+"""Training machinery of Algorithm 1: the round hook and the optimizers."""
+from .hooks import AlternationHook, ReplicaConsistencyHook
+from .optimizers import AlternatingOptimWrapperConstructor
+
+__all__ = ['AlternationHook', 'ReplicaConsistencyHook', 'AlternatingOptimWrapperConstructor']

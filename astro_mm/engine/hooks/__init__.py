@@ -1,0 +1,4 @@
+from .alternation_hook import AlternationHook
+from .replica_consistency_hook import ReplicaConsistencyHook
+
+__all__ = ['AlternationHook', 'ReplicaConsistencyHook']

@@ -1,0 +1,52 @@
+"""Sets the round of Algorithm 1 before every training iteration."""
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from astro_mm.registry import HOOKS
+
+ROUND_UNITS = ('epoch', 'iter')
+
+
+@HOOKS.register_module()
+class AlternationHook(Hook):
+    """Tell the algorithm which round of Algorithm 1 the next step is in.
+
+    Round r (1-based) = epoch // interval + 1 for ``round_unit='epoch'`` (the
+    paper: one round per epoch), iter // interval + 1 for ``'iter'`` (the
+    authors' code alternates every batch; every N iterations with
+    ``round_interval=N``). The round is derived from the runner's counters,
+    so a resumed run lands in the round it stopped in.
+
+    Args:
+        round_unit (str): ``'epoch'`` or ``'iter'``.
+        round_interval (int): Epochs / iterations per round.
+    """
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self, round_unit: str = 'epoch', round_interval: int = 1):
+        if round_unit not in ROUND_UNITS:
+            raise ValueError(f'round_unit must be one of {ROUND_UNITS}, got '
+                             f'{round_unit!r}')
+        if round_interval < 1:
+            raise ValueError(f'round_interval must be >= 1, got {round_interval}')
+        self.round_unit = round_unit
+        self.round_interval = round_interval
+
+    def round_of(self, runner) -> int:
+        count = runner.epoch if self.round_unit == 'epoch' else runner.iter
+        return count // self.round_interval + 1
+
+    def before_train(self, runner) -> None:
+        model = self._algorithm(runner)
+        if not hasattr(model, 'set_round'):
+            raise TypeError(
+                f'AlternationHook needs a model with set_round() such as '
+                f'astro_mm.AlternatingAlgorithm, got {type(model).__name__}')
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        self._algorithm(runner).set_round(self.round_of(runner))
+
+    @staticmethod
+    def _algorithm(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model

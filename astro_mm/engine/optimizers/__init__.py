@@ -1,0 +1,3 @@
+from .alternating_constructor import AlternatingOptimWrapperConstructor
+
+__all__ = ['AlternatingOptimWrapperConstructor']

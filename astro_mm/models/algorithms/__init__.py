@@ -1,0 +1,3 @@
+from .alternating import AlternatingAlgorithm, assign_groups
+
+__all__ = ['AlternatingAlgorithm', 'assign_groups']

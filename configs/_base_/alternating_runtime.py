@@ -1,0 +1,25 @@
+# Algorithm 1's training machinery, shared by every AstroNet / MA-Net config
+# (named alternating_* because the plain config they wrap already defines
+# optim_wrapper; each config assigns them):
+# - the hook that sets the round: one round per epoch, as the paper (the
+#   authors' code alternates every batch: round_unit='iter');
+# - one optimizer for the TNet plus one for the MNet (one per sub-astrocyte
+#   for MA-Net's chain), SGD lr 0.1 as the paper. A list of param_scheduler
+#   applies to every optimizer; a dict keyed tnet / mnet / mnet_a1... gives
+#   each its own.
+alternating_hook = dict(
+    type='astro_mm.AlternationHook', round_unit='epoch', round_interval=1)
+alternating_optim_wrapper = dict(
+    _delete_=True,
+    constructor='astro_mm.AlternatingOptimWrapperConstructor',
+    tnet=dict(
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4)),
+    mnet=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+    per_astrocyte=True)
+# Under DDP, TNet and MNet are wrapped separately and the algorithm's own
+# train_step runs (mmengine's default wrapper would bypass it): in a W-round
+# only the TNet syncs gradients, in a Phi-round only the MNet.
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)

@@ -1,0 +1,4 @@
+"""AstroNet supp. Tab. 2: lambda = 0, ResNet-34 (paper: 94.42 +- 0.19; lambda 1e-3 is the default config)."""
+_base_ = './astronet_resnet34-cifar_8xb16-200e_cifar10.py'
+
+model = dict(modulator=dict(temporal_weight=0.0))

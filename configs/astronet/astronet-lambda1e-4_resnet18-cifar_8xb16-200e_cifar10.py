@@ -1,0 +1,4 @@
+"""AstroNet supp. Tab. 2: lambda = 1e-4, ResNet-18 (paper: 94.33 +- 0.16; lambda 1e-3 is the default config)."""
+_base_ = './astronet_resnet18-cifar_8xb16-200e_cifar10.py'
+
+model = dict(modulator=dict(temporal_weight=0.0001))

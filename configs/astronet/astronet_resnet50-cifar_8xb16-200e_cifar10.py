@@ -1,0 +1,11 @@
+"""AstroNet ResNet-50 (CIFAR variant) on CIFAR-10 (data/cifar10): AstroNet row of MA-Net Tab. 1, RNT50 (paper: baseline 95.07 %, 25.60 M; MA-Net 97.10 %, 7.36 M)."""
+_base_ = [
+    '../resnet/resnet50-cifar_8xb16-200e_cifar10.py',
+    '../_base_/alternating_runtime.py',
+    '../_base_/astronet_model.py',
+]
+
+model = dict(
+    _delete_=True, architecture=_base_.model, **_base_.astronet_algorithm)
+optim_wrapper = _base_.alternating_optim_wrapper
+custom_hooks = [_base_.alternating_hook]

@@ -1,0 +1,11 @@
+"""MA-Net WRN-50 (CIFAR variant) on CIFAR-10 (data/cifar10): MA-Net row of MA-Net Tab. 1, WRN50."""
+_base_ = [
+    '../resnet/wide-resnet50-cifar_8xb16-200e_cifar10.py',
+    '../_base_/alternating_runtime.py',
+    '../_base_/manet_model.py',
+]
+
+model = dict(
+    _delete_=True, architecture=_base_.model, **_base_.manet_algorithm)
+optim_wrapper = _base_.alternating_optim_wrapper
+custom_hooks = [_base_.alternating_hook]
