@@ -13,6 +13,7 @@ Example::
 """
 import argparse
 import json
+import os
 import os.path as osp
 import statistics
 import subprocess
@@ -29,6 +30,7 @@ ARMS = {
 
 
 def tool(*args, log):
+    os.makedirs(osp.dirname(log), exist_ok=True)
     with open(log, 'w') as f:
         proc = subprocess.run([sys.executable, *args], cwd=ROOT, stdout=f,
                               stderr=subprocess.STDOUT)
@@ -66,7 +68,7 @@ def run_arm(arm, seed, args):
         f'train_dataloader.dataset.indices={args.train_images}',
         f'train_dataloader.batch_size={args.batch_size}',
         f'param_scheduler.1.T_max={args.epochs}',
-        f'train_cfg.val_interval={args.epochs}'
+        f'train_cfg.val_begin={args.epochs + 1}'
     ]
     start = time.time()
     if not osp.isfile(ckpt):
