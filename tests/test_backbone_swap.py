@@ -18,10 +18,12 @@ def test_backbone_weights_equal_classification_checkpoint(
         config, cls_checkpoint):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
-    register_all_modules()
+    from mmengine.registry import DefaultScope
+    register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(config)
     cfg.model.backbone.init_cfg.checkpoint = cls_checkpoint
-    detector = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        detector = MODELS.build(cfg.model)
     before = {k: v.clone() for k, v in detector.backbone.state_dict().items()}
     detector.init_weights()
 

@@ -20,7 +20,7 @@ def _build(ann_file, img_dir, **kwargs):
     import astro_mm.datasets  # noqa: F401  registers the dataset
     from astro_mm.registry import DATASETS
     return DATASETS.build(
-        dict(type='CheckedCocoDataset', ann_file=str(ann_file),
+        dict(type='astro_mm.CheckedCocoDataset', ann_file=str(ann_file),
              data_prefix=dict(img=str(img_dir) + '/'), pipeline=[],
              **kwargs))
 

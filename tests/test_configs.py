@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from conftest import ROOT
 
@@ -37,10 +37,10 @@ def test_config_loads_and_names_its_row(config):
 def test_classification_model_builds(config):
     from astro_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, config))
-    init_default_scope(cfg.default_scope)
     if 'data_preprocessor' in cfg:
         cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
     if cfg.model.type == 'astro_mm.AlternatingAlgorithm':
         assert model.layers[0].name != 'conv1'  # the stem is not modulated
         units = sum(layer.num_units for layer in model.layers)

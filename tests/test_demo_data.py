@@ -250,7 +250,7 @@ def test_coco_rejects_sizes_that_cannot_hold_all_buckets(tmp_path):
 def _build_cifar(root, split='train', **kwargs):
     from astro_mm.registry import DATASETS
     return DATASETS.build(
-        dict(type='GeneratedCIFAR10', data_root=str(root), split=split,
+        dict(type='astro_mm.GeneratedCIFAR10', data_root=str(root), split=split,
              **kwargs))
 
 

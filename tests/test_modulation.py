@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 from torch import nn
 
 import astro_mm  # noqa: F401  (registers the components)
@@ -22,8 +21,6 @@ from astro_mm.models.modulation import (DEFAULT_EXCLUDE, ModulatedLayer,
                                         UnitScaler, find_modulated_layers,
                                         weight_descriptors)
 from astro_mm.registry import MODELS
-
-init_default_scope('mmpretrain')
 
 NUM_CLASSES = 4
 TINY_ARCH = dict(
@@ -79,6 +76,15 @@ def _snapshot(params):
 
 def _changed(before, params):
     return {n for n, p in params if not torch.equal(before[n], p)}
+
+
+@pytest.fixture(scope='module', autouse=True)
+def mmpretrain_scope():
+    # scoped to this module: a process-wide default scope would leak into
+    # the tests that run after it
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
 
 
 @pytest.fixture(scope='module', autouse=True)

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from torch import nn
@@ -113,6 +114,13 @@ class AlternatingAlgorithm(BaseModel):
         self.register_buffer('previous_snapshot', torch.zeros(total, feats))
         self._phase_applied_for: Optional[int] = None
         self._descriptor_cache: Optional[List[torch.Tensor]] = None
+        mnet = sum(p.numel() for p in self.modulator.parameters())
+        tnet = sum(p.numel() for p in architecture.parameters())
+        print_log(
+            f'{type(self.modulator).__name__}: {mnet / 1e6:.3f} M parameters '
+            f'({100 * mnet / tnet:.2f} % of the TNet\'s {tnet / 1e6:.2f} M), '
+            f'{len(self.layers)} modulated layers, {total} units',
+            logger='current')
 
     def _build_modulator(self, cfg: dict) -> nn.Module:
         cfg = copy.deepcopy(cfg)
