@@ -83,6 +83,23 @@ def test_resume_mid_round_equals_uninterrupted(method, demo_root, tmp_path):
         assert all('e_t' in e for e in phi_entries)
 
 
+def test_scalars_reach_tensorboard(demo_root, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+    config = _config(tmp_path, demo_root, 'manet')
+    run_tool('tools/train.py', config, '--work-dir', str(tmp_path / 'tb'),
+             '--cfg-options', 'train_cfg.max_iters=4',
+             'visualizer.vis_backends.0.type=TensorboardVisBackend')
+    events = next((tmp_path / 'tb').glob('*/vis_data/events.out.tfevents.*'))
+    acc = EventAccumulator(str(events.parent))
+    acc.Reload()
+    tags = set(acc.Tags()['scalars'])
+    assert {'phase', 'round', 'mean_p', 'p_below_delta', 'loss_reg',
+            'tnet.lr', 'mnet_a1.lr'} <= tags, tags
+    phases = [e.value for e in acc.Scalars('phase')]
+    assert phases == [0.0, 0.0, 0.0, 2.0]
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

@@ -413,8 +413,8 @@ def test_modulator_parameter_counts(r18_layers):
     for name, count in counts.items():
         print(f'{name}: {count} parameters ({100 * count / tnet:.2f} % of '
               'the backbone)')
-    assert counts['astronet-unet'] < 0.05 * tnet
-    assert counts['astronet-fcn'] < 0.05 * tnet
+    for shape in ('unet', 'fcn', 'cnn'):
+        assert counts[f'astronet-{shape}'] < 0.05 * tnet, shape
 
 
 # --------------------------------------------------------- 6. MA-Net

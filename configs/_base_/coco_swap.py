@@ -4,3 +4,8 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
 custom_imports = dict(imports=['astro_mm'], allow_failed_imports=False)
 coco_pretrained = 'work_dirs/resnet50_8xb32-100e_in1k/epoch_100.pth'
+# tools/prune.py outputs of configs/{manet,astronet}/*_resnet50_8xb32-100e_in1k.py,
+# taken by the *_r50-{manet,astronet}_* COCO detector configs.
+coco_pruned = dict(
+    manet='work_dirs/pruned/manet_resnet50_in1k.pth',
+    astronet='work_dirs/pruned/astronet_resnet50_in1k.pth')

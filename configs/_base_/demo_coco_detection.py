@@ -100,3 +100,8 @@ demo_default_hooks = dict(
         interval=demo_max_iters,
         max_keep_ckpts=1))
 demo_log_processor = dict(by_epoch=False)
+# tools/prune.py outputs of configs/{manet,astronet}/*_resnet18_1xb64-3e_demo-cifar.py,
+# taken by the *_r18-{manet,astronet}_* demo detector configs.
+demo_pruned = dict(
+    manet='work_dirs/pruned/manet_resnet18_demo-cifar.pth',
+    astronet='work_dirs/pruned/astronet_resnet18_demo-cifar.pth')

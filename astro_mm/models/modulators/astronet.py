@@ -60,19 +60,28 @@ class _FCN(nn.Module):
 
 
 class _CNN(nn.Module):
-    """Conv encoder + fully connected decoder: fixed to one map size."""
+    """Conv encoder + fully connected decoder: fixed to one map size.
 
-    def __init__(self, cin: int, width: int, map_size: Tuple[int, int]):
+    The FC layer predicts the map at 1/16 of its width along the units and
+    interpolates it back: a full-width FC head would hold L x U x 512
+    weights (45 % of a ResNet-18), not a small modulator.
+    """
+
+    def __init__(self, cin: int, width: int, map_size: Tuple[int, int],
+                 unit_stride: int = 16):
         super().__init__()
         self.body = nn.Sequential(
             _conv(cin, width, stride=2), _conv(width, width, stride=2),
             nn.AdaptiveAvgPool2d((4, 8)))
         self.map_size = map_size
-        self.head = nn.Linear(width * 32, map_size[0] * map_size[1])
+        self.coarse = (map_size[0], -(-map_size[1] // unit_stride))
+        self.head = nn.Linear(width * 32, self.coarse[0] * self.coarse[1])
 
     def forward(self, x):
         out = self.head(self.body(x).flatten(1))
-        return out.view(x.shape[0], 1, *self.map_size)
+        out = out.view(x.shape[0], 1, *self.coarse)
+        return F.interpolate(
+            out, size=self.map_size, mode='bilinear', align_corners=True)
 
 
 @MODELS.register_module()

@@ -1,0 +1,16 @@
+"""AstroNet row of MA-Net Tab. 4 (DETR: 42.9 -> 44.0 box AP), at COCO 2017
+scale: the AstroNet-pretrained backbone, physically pruned by tools/prune.py,
+swapped into detr_r50_8xb2-150e_coco.py (everything else unchanged).
+Override the file with --cfg-options model.backbone.widths=F model.backbone.init_cfg.checkpoint=F."""
+_base_ = './detr_r50_8xb2-150e_coco.py'
+
+pruned_checkpoint = _base_.coco_pruned['astronet']
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='astro_mm.PrunedResNet',
+        base=_base_.model.backbone,
+        widths=pruned_checkpoint,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=pruned_checkpoint,
+            prefix='backbone.')))

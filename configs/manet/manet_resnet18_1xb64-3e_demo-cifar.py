@@ -1,0 +1,18 @@
+"""MA-Net ResNet-18 (ImageNet stem) on the demo set: the MA-Net-pretrained
+backbone of the demo detectors (prune it with tools/prune.py, then the
+*_r18-manet_* detector configs take it)."""
+_base_ = [
+    '../resnet/resnet18_1xb64-3e_demo-cifar.py',
+    '../_base_/alternating_runtime.py',
+    '../_base_/manet_model.py',
+]
+
+model = dict(
+    _delete_=True, architecture=_base_.model, **_base_.manet_algorithm)
+optim_wrapper = _base_.alternating_optim_wrapper
+# The short schedule: one round every 10 iterations (the authors' code
+# alternates every batch), 2 warm-up rounds, then Phi- and W-rounds alternate.
+custom_hooks = [
+    dict(_base_.alternating_hook, round_unit='iter', round_interval=10)
+]
+model.update(warmup_rounds=2)

@@ -1,0 +1,108 @@
+"""The whole chain on tiny settings: train an MA-Net classifier -> prune it
+with tools/prune.py -> test the pruned classifier -> swap the pruned
+backbone into each of the four detectors -> train and evaluate them."""
+import json
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from astro_mm.compat import load_checkpoint_file
+from conftest import ROOT, demo_coco_options, read_metrics, run_tool
+
+TINY_MANET = """
+_base_ = '{root}/configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py'
+data_root = '{data}'
+train_dataloader = dict(
+    batch_size=16, dataset=dict(data_root=data_root),
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True))
+val_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+train_cfg = dict(
+    _delete_=True, type='IterBasedTrainLoop', max_iters=9, val_interval=1000)
+param_scheduler = []
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=9))
+log_processor = dict(by_epoch=False)
+custom_hooks = [
+    dict(type='astro_mm.AlternationHook', round_unit='iter', round_interval=3)
+]
+model = dict(warmup_rounds=1)
+"""
+DETECTORS = {
+    'faster_rcnn': 'configs/faster_rcnn/faster-rcnn_r18-manet_fpn_200i_demo-coco.py',
+    'detr': 'configs/detr/detr_r18-manet_200i_demo-coco.py',
+    'condinst': 'configs/condinst/condinst_r18-manet_fpn_200i_demo-coco.py',
+    'boxinst': 'configs/boxinst/boxinst_r18-manet_fpn_200i_demo-coco.py',
+}
+
+
+@pytest.fixture(scope='module')
+def pruned(demo_root, tmp_path_factory):
+    """A pruned MA-Net ResNet-18 made by tools/train.py + tools/prune.py."""
+    work = tmp_path_factory.mktemp('chain')
+    config = work / 'tiny_manet.py'
+    config.write_text(TINY_MANET.format(root=ROOT,
+                                        data=demo_root / 'demo_cifar'))
+    run_tool('tools/train.py', str(config), '--work-dir', str(work))
+    out = work / 'pruned' / 'manet_r18.pth'
+    proc = run_tool('tools/prune.py', str(config), str(work / 'iter_9.pth'),
+                    '--param-budget', '0.7', '--out', str(out),
+                    '--latency-repeats', '2', '--input-size', '64')
+    assert 'params (M)' in proc.stdout and 'latency batch16' in proc.stdout
+    return dict(config=config, out=out, work=work)
+
+
+def test_prune_report_and_export(pruned):
+    report = json.loads(pruned['out'].with_suffix('.json').read_text())
+    assert report['params_ratio'] <= 0.7
+    assert report['flops_after'] < report['flops_before']
+    assert set(report['removed_per_stage']) >= {'layer1', 'layer4'}
+    assert report['removed_per_stage']['conv1'] == 0.0  # the stem stays
+    ckpt = load_checkpoint_file(str(pruned['out']))
+    widths = ckpt['meta']['pruned_widths']
+    assert sum(w for ws in widths.values() for w in ws) < 8 * 64 + 8 * 128 + \
+        8 * 256 + 8 * 512  # fewer inner channels than ResNet-18's
+    assert not any(k.startswith(('modulator.', 'architecture.'))
+                   for k in ckpt['state_dict'])
+
+
+def test_pruned_classifier_tests_from_its_config(pruned, demo_root):
+    data = demo_root / 'demo_cifar'
+    work = pruned['work'] / 'test_pruned'
+    run_tool('tools/test.py', str(pruned['out'].with_suffix('.py')),
+             str(pruned['out']), '--work-dir', str(work), '--cfg-options',
+             f'test_dataloader.dataset.data_root={data}')
+    top1 = read_metrics(work)['summary']['cls']['top1']
+    assert 0.0 <= top1 <= 100.0
+
+
+def test_detector_backbone_holds_the_pruned_weights(pruned):
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(f'{ROOT}/{DETECTORS["faster_rcnn"]}')
+    cfg.model.backbone.widths = str(pruned['out'])
+    cfg.model.backbone.init_cfg.checkpoint = str(pruned['out'])
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        detector = MODELS.build(cfg.model)
+        detector.init_weights()
+    source = load_checkpoint_file(str(pruned['out']))['state_dict']
+    for key, value in detector.backbone.state_dict().items():
+        torch.testing.assert_close(value, source[f'backbone.{key}'], msg=key)
+
+
+@pytest.mark.parametrize('name', sorted(DETECTORS))
+def test_pruned_backbone_in_detector_trains_and_evaluates(
+        name, pruned, demo_root, tmp_path):
+    config = DETECTORS[name]
+    options = demo_coco_options(demo_root, iters=1) + [
+        f'model.backbone.widths={pruned["out"]}',
+        f'model.backbone.init_cfg.checkpoint={pruned["out"]}'
+    ]
+    run_tool('tools/train.py', config, '--work-dir', str(tmp_path),
+             '--cfg-options', *options)
+    run_tool('tools/test.py', config, str(tmp_path / 'iter_1.pth'),
+             '--work-dir', str(tmp_path), '--cfg-options', *options)
+    summary = read_metrics(tmp_path)['summary']
+    assert 'AP' in summary['bbox']

@@ -1,0 +1,127 @@
+"""Physical pruning: equivalence, real parameter cuts, rebuild from widths."""
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+
+import astro_mm  # noqa: F401
+from astro_mm.models.pruning import export_pruned, inner_widths
+from astro_mm.registry import MODELS
+
+BACKBONES = {
+    'resnet18-cifar': dict(type='mmpretrain.ResNet_CIFAR', depth=18,
+                           stem_channels=8, base_channels=8),
+    'resnet50-cifar': dict(type='mmpretrain.ResNet_CIFAR', depth=50,
+                           stem_channels=8, base_channels=8),
+    'resnet18-mmdet': dict(type='mmdet.ResNet', depth=18, stem_channels=8,
+                           base_channels=8, out_indices=(3, )),
+}
+OUT_CHANNELS = {'resnet18-cifar': 64, 'resnet50-cifar': 256,
+                'resnet18-mmdet': 64}
+DELTA = 0.2
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        torch.set_num_threads(1)
+        yield
+
+
+def _algorithm(name, seed=0):
+    torch.manual_seed(seed)
+    arch = dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=BACKBONES[name],
+        neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
+                  in_channels=OUT_CHANNELS[name]),
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                               num_classes=3))
+    algo = MODELS.build(dict(
+        type='astro_mm.AlternatingAlgorithm', architecture=arch,
+        modulator=dict(type='astro_mm.AstroNetModulator', width=4),
+        warmup_rounds=0))
+    # non-trivial batch norms, as after training
+    for module in algo.architecture.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    algo.set_round(1)  # a W-round: P cached
+    probs = torch.rand(algo.cached_probs.shape)
+    algo.cached_probs.copy_(probs)
+    return algo.eval()
+
+
+@pytest.mark.parametrize('name', sorted(BACKBONES))
+def test_pruned_network_computes_the_thresholded_modulated_one(name):
+    algo = _algorithm(name)
+    inputs = torch.randn(2, 3, 32, 32)
+    result = export_pruned(algo, threshold=DELTA)
+    # the modulated network, with units under delta switched off
+    algo.cached_probs.mul_(algo.cached_probs >= DELTA)
+    with torch.no_grad():
+        expected = algo(inputs, mode='tensor')
+        actual = result.model(inputs, mode='tensor')
+    assert (actual - expected).abs().max() <= 1e-4
+    # parameters really fall, and only inner widths changed
+    assert result.params_after < result.params_before
+    backbone = result.model.backbone
+    assert sum(p.numel() for p in backbone.parameters()) == result.params_after
+    full = inner_widths(algo.architecture.backbone)
+    assert any(w < f for name_ in full
+               for w, f in zip(result.widths[name_], full[name_]))
+    assert not any(m._forward_hooks for m in result.model.modules())
+
+
+def test_param_budget_sets_the_threshold():
+    algo = _algorithm('resnet18-cifar')
+    result = export_pruned(algo, param_budget=0.6)
+    assert result.params_after <= 0.6 * result.params_before
+    assert result.params_after > 0.45 * result.params_before  # not overshot
+    with pytest.raises(ValueError, match='param_budget'):
+        export_pruned(algo, param_budget=1.5)
+
+
+@pytest.mark.parametrize('name', ['resnet18-cifar', 'resnet18-mmdet'])
+def test_rebuilt_from_widths_loads_the_export(name):
+    algo = _algorithm(name)
+    result = export_pruned(algo, threshold=DELTA)
+    rebuilt = MODELS.build(dict(type='astro_mm.PrunedResNet',
+                                base=BACKBONES[name], widths=result.widths))
+    rebuilt.load_state_dict(result.model.backbone.state_dict())
+    rebuilt.eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        for a, b in zip(rebuilt(x), result.model.backbone(x)):
+            torch.testing.assert_close(a, b)
+
+
+def test_mismatched_widths_name_the_first_layer_and_both_shapes():
+    from mmengine.runner.checkpoint import load_state_dict
+    algo = _algorithm('resnet18-cifar')
+    result = export_pruned(algo, threshold=DELTA)
+    widths = {k: list(v) for k, v in result.widths.items()}
+    first = next(iter(widths))
+    widths[first][0] = widths[first][0] + 1 if widths[first][0] < 8 else 1
+    wrong = MODELS.build(dict(type='astro_mm.PrunedResNet',
+                              base=BACKBONES['resnet18-cifar'], widths=widths))
+    state = result.model.backbone.state_dict()
+    for loader in (wrong.load_state_dict, lambda s: load_state_dict(wrong, s)):
+        with pytest.raises(ValueError) as err:
+            loader(state)
+        message = str(err.value)
+        assert f'{first}.conv1' in message and 'shape' in message
+        assert str(tuple(state[f'{first}.conv1.weight'].shape)) in message
+
+
+def test_bad_widths_are_refused():
+    with pytest.raises(ValueError, match="'layer9.0'"):
+        MODELS.build(dict(type='astro_mm.PrunedResNet',
+                          base=BACKBONES['resnet18-cifar'],
+                          widths={'layer9.0': [4]}))
+    with pytest.raises(ValueError, match='width 0'):
+        MODELS.build(dict(type='astro_mm.PrunedResNet',
+                          base=BACKBONES['resnet18-cifar'],
+                          widths={'layer1.0': [0]}))
