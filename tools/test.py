@@ -15,7 +15,8 @@ import os.path as osp
 from mmengine.dist import is_main_process
 
 import astro_mm  # noqa: F401  (compatibility patches, registries)
-from astro_mm.apis import add_common_args, build_runner, load_config
+from astro_mm.apis import (add_common_args, build_runner, load_config,
+                           release_dist)
 from astro_mm.compat import atomic_write_bytes
 from astro_mm.evaluation import format_summary, summarize_metrics
 
@@ -38,7 +39,10 @@ def main(argv=None):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
-    metrics = build_runner(cfg).test()
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    del runner  # its DDP wrapper holds the process group
+    release_dist()
     if not is_main_process():
         return metrics
     summary = summarize_metrics(metrics)

@@ -9,7 +9,8 @@ Example::
 import argparse
 
 import astro_mm  # noqa: F401  (compatibility patches, registries)
-from astro_mm.apis import add_common_args, build_runner, load_config
+from astro_mm.apis import (add_common_args, build_runner, load_config,
+                           release_dist)
 
 
 def parse_args(argv=None):
@@ -52,7 +53,10 @@ def main(argv=None):
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    runner.train()
+    del runner  # its DDP wrapper holds the process group
+    release_dist()
 
 
 if __name__ == '__main__':

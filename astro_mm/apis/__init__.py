@@ -1,4 +1,5 @@
 """Entry points shared by the command-line tools."""
-from .runner_setup import add_common_args, build_runner, load_config
+from .runner_setup import (add_common_args, build_runner, load_config,
+                           release_dist)
 
-__all__ = ['add_common_args', 'load_config', 'build_runner']
+__all__ = ['add_common_args', 'load_config', 'build_runner', 'release_dist']

@@ -63,6 +63,25 @@ def _use_gloo_without_gpu(cfg: Config) -> None:
         dist_cfg['backend'] = 'gloo'
 
 
+def release_dist() -> None:
+    """End a distributed run cleanly: every rank done, process group gone.
+
+    mmengine never destroys the process group. With gloo, work objects its
+    C++ threads still hold are then freed during interpreter finalization,
+    and torch aborts the process ("terminate called without an active
+    exception", exit -6) after a successful run; torchrun reports the whole
+    job as failed (pytorch/pytorch#179291). Call it once the runner, whose
+    DDP wrapper holds the group, has been released.
+    """
+    import gc
+
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        gc.collect()
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the runner the config asks for (``runner_type``) or mmengine's."""
     if 'runner_type' in cfg:
