@@ -1,11 +1,12 @@
 """Physically prune a trained AstroNet / MA-Net checkpoint.
 
-Removes the units with P < delta (inner channels of residual blocks), folds
+Removes the units with P < delta (inner channels of residual blocks,
+DenseNet bottleneck channels, transformer FFN neurons and heads), folds
 the remaining P into the weights, and writes:
 
 * ``OUT`` (.pth): a standard checkpoint of the plain, smaller classifier
   (``state_dict`` keys as mmpretrain's, ``meta.pruned_widths``);
-* ``OUT`` with .py: its config (the backbone is ``astro_mm.PrunedResNet``
+* ``OUT`` with .py: its config (the backbone is ``astro_mm.PrunedBackbone``
   with those widths), for ``tools/test.py`` and fine-tuning;
 * ``OUT`` with .json: the prune report (params and FLOPs before / after,
   share removed per stage, measured latency), also printed.
@@ -76,7 +77,7 @@ def load_algorithm(cfg: Config, checkpoint: str):
 def pruned_config(cfg: Config, widths: dict, checkpoint: str) -> Config:
     """The plain classifier config with the pruned backbone."""
     arch = copy.deepcopy(cfg.model.architecture)
-    arch.backbone = ConfigDict(type='astro_mm.PrunedResNet',
+    arch.backbone = ConfigDict(type='astro_mm.PrunedBackbone',
                                base=arch.backbone, widths=widths)
     out = copy.deepcopy(cfg)
     out.model = arch

@@ -1,10 +1,17 @@
 """Models: the modulation mechanism, the modulators, Algorithm 1 and
-physical pruning."""
+physical pruning; the CDS baseline."""
 from .algorithms import AlternatingAlgorithm
+from .backbones import DenseNet_CIFAR
+from .classifiers import CDSImageClassifier
+from .data_preprocessors import MultiViewClsDataPreprocessor
+from .heads import CDSProjectionHead
+from .losses import SupConLoss
 from .modulators import AstroNetModulator, MANetModulator
 from .pruning import build_pruned_resnet, export_pruned
 
 __all__ = [
     'AlternatingAlgorithm', 'AstroNetModulator', 'MANetModulator',
-    'export_pruned', 'build_pruned_resnet'
+    'DenseNet_CIFAR',
+    'export_pruned', 'build_pruned_resnet', 'CDSImageClassifier',
+    'CDSProjectionHead', 'MultiViewClsDataPreprocessor', 'SupConLoss'
 ]

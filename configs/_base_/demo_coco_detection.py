@@ -11,6 +11,9 @@ demo_num_classes = 4
 demo_image_scale = (192, 192)
 # The checkpoint of configs/resnet/resnet18_1xb64-3e_demo-cifar.py: the swap.
 demo_pretrained = 'work_dirs/resnet18_1xb64-3e_demo-cifar/epoch_3.pth'
+# The checkpoint of configs/cds/cds_resnet18_1xb64-3e_demo-cifar.py, taken by
+# the *_r18-cds_* demo detector configs (its CDS heads are not loaded).
+demo_cds_pretrained = 'work_dirs/cds_resnet18_1xb64-3e_demo-cifar/epoch_3.pth'
 # Normalization of that pretraining (CIFAR statistics, RGB input).
 demo_data_preprocessor = dict(
     mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255])

@@ -68,7 +68,9 @@ class AlternatingAlgorithm(BaseModel):
             ``astro_mm.MANetModulator`` (whose ``num_astrocytes``, default 4,
             sets M). Layer sizes are filled in from the backbone.
         modulated_layers (dict): ``include`` / ``exclude`` regexes of module
-            names (default: every conv / linear but the stem).
+            names and ``heads`` (attention heads as units); defaults to the
+            backbone family's units (every conv / linear but the stem for
+            ResNets; see :mod:`astro_mm.models.modulation.unit_rules`).
         descriptor (str): G: ``'avg'``, ``'max'`` or ``'mix'`` (default).
         warmup_rounds (int): R_TN, rounds of W alone (default 5, as the
             authors' code).

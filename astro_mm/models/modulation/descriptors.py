@@ -36,7 +36,7 @@ def weight_descriptors(layers: Sequence[ModulatedLayer],
     num_descriptor_features(mode)
     descriptors = []
     for layer in layers:
-        weight = layer.weight_module.weight.detach().abs().flatten(1)
+        weight = layer.unit_weights().detach().abs()
         stats = []
         if mode in ('avg', 'mix'):
             stats.append(weight.mean(1))

@@ -1,9 +1,11 @@
 """Turn a trained astro algorithm into a smaller plain network.
 
-The units with P < delta are removed (inner channels of residual blocks;
-see :mod:`.resnet_pruning`), every remaining P is folded into the weights,
-and the result is the architecture itself (e.g. an mmpretrain
-``ImageClassifier``) with plain modules: no modulator, no hooks.
+The units with P < delta are removed (the prunable units of the backbone's
+family: inner channels of residual blocks, DenseNet bottleneck channels,
+transformer FFN hidden neurons and heads; see :mod:`.strategies`), every
+remaining P is folded into the weights (:mod:`.folding`), and the result is
+the architecture itself (e.g. an mmpretrain ``ImageClassifier``) with plain
+modules: no modulator, no hooks.
 
 With ``param_budget`` the threshold is chosen so the backbone keeps that
 share of its parameters (the papers have no such option; users ask for a
@@ -16,8 +18,9 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
-from .resnet_pruning import (fold_probs, inner_widths, prune_inner_channels,
-                             residual_blocks)
+from .folding import fold_unit_probs
+from .strategies import (PruningStrategy, inner_widths, prune_units,
+                         strategy_for)
 
 
 @dataclass
@@ -26,7 +29,8 @@ class PruneResult:
 
     Attributes:
         model (nn.Module): The plain, pruned architecture (eval mode).
-        widths (dict): Inner widths per block, to rebuild the backbone.
+        widths (dict): Widths of the prunable slots per block, to rebuild
+            the backbone (``astro_mm.PrunedBackbone``).
         threshold (float): The delta used.
         params_before (int): Backbone parameters before pruning.
         params_after (int): Backbone parameters after pruning.
@@ -42,23 +46,27 @@ def _params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _inner_probs(algorithm) -> Dict[str, List[Optional[torch.Tensor]]]:
-    """P of each block's inner convs (None where a conv is not modulated)."""
+def _slot_probs(algorithm, strategy: PruningStrategy
+                ) -> Dict[str, List[Optional[torch.Tensor]]]:
+    """P of each block's prunable slots (None where a slot is not
+    modulated)."""
     probs = algorithm.current_probs()
-    by_conv = {}
+    by_layer = {}
     if probs is not None:
-        by_conv = {l.name: p.detach() for l, p in zip(algorithm.layers, probs)}
+        by_layer = {layer.name: p.detach()
+                    for layer, p in zip(algorithm.layers, probs)}
     backbone = algorithm.architecture.backbone
     return {
-        name: [by_conv.get(f'{name}.conv{i + 1}') for i in range(len(widths))]
-        for name, widths in inner_widths(backbone).items()
+        name: [by_layer.get(f'{name}.{slot}')
+               for slot in strategy.slots(block)]
+        for name, block in strategy.blocks(backbone).items()
     }
 
 
-def _keep(inner, threshold):
+def _keep(slot_probs, threshold):
     """Indices of units to keep: P >= threshold, at least the best unit."""
     keep = {}
-    for name, probs in inner.items():
+    for name, probs in slot_probs.items():
         keep[name] = []
         for p in probs:
             if p is None:
@@ -69,45 +77,46 @@ def _keep(inner, threshold):
     return keep
 
 
-def _backbone_params_after(backbone, inner, threshold) -> int:
-    pruned = copy.deepcopy(backbone)
-    keep = _keep(inner, threshold)
-    prune_inner_channels(pruned, _resolve(pruned, keep))
-    return _params(pruned)
-
-
-def _resolve(backbone, keep):
+def _resolve(backbone, strategy, keep):
     """Replace None (not modulated) by 'keep every unit'."""
-    blocks = residual_blocks(backbone)
-    out = {}
-    for name, keeps in keep.items():
-        out[name] = [
-            k if k is not None else torch.arange(
-                getattr(blocks[name], f'conv{i + 1}').out_channels)
-            for i, k in enumerate(keeps)
-        ]
-    return out
+    blocks = strategy.blocks(backbone)
+    return {
+        name: [k if k is not None else torch.arange(width)
+               for k, width in zip(keeps, strategy.widths(blocks[name]))]
+        for name, keeps in keep.items()
+    }
+
+
+def _backbone_params_after(backbone, strategy, slot_probs, threshold) -> int:
+    pruned = copy.deepcopy(backbone)
+    keep = _resolve(pruned, strategy, _keep(slot_probs, threshold))
+    prune_units(pruned, keep)
+    return _params(pruned)
 
 
 def threshold_for_budget(algorithm, param_budget: float) -> float:
     """The smallest delta whose pruning leaves <= ``param_budget`` of the
-    backbone's parameters (binary search over the inner units' P)."""
+    backbone's parameters (binary search over the prunable units' P)."""
     if not 0 < param_budget <= 1:
         raise ValueError(f'param_budget must be in (0, 1], got {param_budget}')
     backbone = algorithm.architecture.backbone
-    inner = _inner_probs(algorithm)
-    values = torch.cat([p for ps in inner.values() for p in ps
-                        if p is not None]).unique().sort().values
+    strategy = strategy_for(backbone)
+    slot_probs = _slot_probs(algorithm, strategy)
+    values = torch.cat([p for ps in slot_probs.values() for p in ps
+                        if p is not None] or [torch.empty(0)])
+    values = values.unique().sort().values
     if values.numel() == 0:
-        raise ValueError('no modulated inner channel to prune: the backbone '
-                         'has no P yet (still in warm-up?)')
+        raise ValueError('no modulated prunable unit: the backbone has no P '
+                         'yet (still in warm-up?), or none of its modulated '
+                         f'layers is a slot of {strategy.family}')
     target = param_budget * _params(backbone)
     lo, hi = 0, values.numel()  # candidate thresholds: values[i] and above
     while lo < hi:
         mid = (lo + hi) // 2
         # threshold just above values[mid] removes values[0..mid]
         delta = float(values[mid]) + 1e-12
-        if _backbone_params_after(backbone, inner, delta) <= target:
+        if _backbone_params_after(backbone, strategy, slot_probs,
+                                  delta) <= target:
             hi = mid
         else:
             lo = mid + 1
@@ -123,12 +132,19 @@ def export_pruned(algorithm,
 
     Args:
         algorithm: A trained ``astro_mm.AlternatingAlgorithm``.
-        threshold (float): delta; units with P < delta are removed.
+        threshold (float): delta; units with P < delta are removed (and
+            modulated units outside the prunable slots are zeroed).
         param_budget (float, optional): Instead of ``threshold``, the share
             of backbone parameters to keep.
+
+    Raises:
+        ValueError: The backbone belongs to no family with a pruning
+            strategy, or P cannot be folded into a modulated layer.
     """
     if param_budget is not None:
         threshold = threshold_for_budget(algorithm, param_budget)
+    strategy = strategy_for(algorithm.architecture.backbone)
+    slot_probs = _slot_probs(algorithm, strategy)
     probs = algorithm.current_probs()
     model = copy.deepcopy(algorithm.architecture)
     # hooks of the algorithm's UnitScaler were copied too: drop them all
@@ -143,12 +159,13 @@ def export_pruned(algorithm,
             id(m): n
             for n, m in algorithm.architecture.backbone.named_modules()
         }
-        fold_probs(backbone, {
-            names[id(layer.scale_module)]: p.detach() * (p.detach() >= threshold)
-            for layer, p in zip(algorithm.layers, probs)
-        })
-    keep = _resolve(backbone, _keep(_inner_probs(algorithm), threshold))
-    prune_inner_channels(backbone, keep)
+        for layer, p in zip(algorithm.layers, probs):
+            p = p.detach()
+            scale_module = backbone.get_submodule(names[id(layer.scale_module)])
+            fold_unit_probs(layer.name, layer.kind, scale_module,
+                            p * (p >= threshold))
+    prune_units(backbone, _resolve(backbone, strategy,
+                                   _keep(slot_probs, threshold)))
     model.eval()
     return PruneResult(model, inner_widths(backbone), float(threshold),
                        params_before, _params(backbone))

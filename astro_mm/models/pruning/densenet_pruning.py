@@ -1,0 +1,45 @@
+"""Physical pruning of DenseNet backbones: the bottleneck channels.
+
+Each dense layer is ``norm1 -> act -> conv1 (1x1, bn_size * k) -> norm2 ->
+act -> conv2 (3x3, k)``; its ``k`` new features are concatenated to the
+block's. The modulated units are conv1's outputs, P folded into norm2 (see
+:mod:`astro_mm.models.modulation.unit_rules`); removing one shrinks conv1,
+norm2 and conv2's input channels. The growth rate, hence every width the
+concatenation sees, stays: transitions and later layers are untouched.
+
+Works for mmpretrain's ``DenseNet`` and astro_mm's ``DenseNet_CIFAR``.
+"""
+from mmpretrain.models.backbones.densenet import DenseLayer
+from torch import nn
+
+from .slicing import slice_conv, slice_norm
+from .strategies import PruningStrategy, register_strategy
+
+
+def _is_dense_layer(module: nn.Module) -> bool:
+    # by class: a ResNet BasicBlock has the same conv / norm names and, in
+    # its first stage, the same widths
+    return isinstance(module, DenseLayer)
+
+
+@register_strategy
+class DenseNetPruning(PruningStrategy):
+    """Bottleneck channels of dense layers; one slot, ``conv1``."""
+    family = 'DenseNet dense layers'
+    priority = 10
+
+    def blocks(self, backbone):
+        return {name: module for name, module in backbone.named_modules()
+                if _is_dense_layer(module)}
+
+    def slots(self, block):
+        return ['conv1']
+
+    def widths(self, block):
+        return [block.conv1.out_channels]
+
+    def prune(self, block, keep):
+        kept, = keep
+        block.conv1 = slice_conv(block.conv1, out_keep=kept)
+        block.norm2 = slice_norm(block.norm2, kept)
+        block.conv2 = slice_conv(block.conv2, in_keep=kept)

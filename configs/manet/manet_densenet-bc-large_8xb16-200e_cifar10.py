@@ -1,0 +1,13 @@
+"""MA-Net Large-DNT-BC (64-256-256-512) on CIFAR-10: MA-Net Tab. 10,
+Large row (paper: 97.86 %, 7.94 M). M = 4: one sub-astrocyte per dense
+block. Rounds are epochs, R_TN = 5."""
+_base_ = [
+    '../densenet/densenet-bc-large_8xb16-200e_cifar10.py',
+    '../_base_/alternating_runtime.py',
+    '../_base_/manet_model.py',
+]
+
+model = dict(
+    _delete_=True, architecture=_base_.model, **_base_.manet_algorithm)
+optim_wrapper = _base_.alternating_optim_wrapper
+custom_hooks = [_base_.alternating_hook]
