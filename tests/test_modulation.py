@@ -470,6 +470,29 @@ def test_manet_chain_vs_independent():
     assert int(groups.max()) + 1 == chain.num_astrocytes == 3
 
 
+def test_manet_own_history_switch():
+    """Tab. 12's cases: without own history, the carried output of the
+    previous round no longer reaches the decoders (with history it does)."""
+    with_history = _manet()
+    without = _manet(use_history=False)
+    without.load_state_dict(with_history.state_dict())
+    torch.manual_seed(1)
+    for net in (with_history, without):
+        for decoder in net.decoders:
+            nn.init.normal_(decoder.weight, std=0.3)
+    without.load_state_dict(with_history.state_dict())
+    with torch.no_grad():
+        same = [torch.cat(n.eval()(_descs(), with_reg=False)[0])
+                for n in (with_history, without)]
+        assert torch.equal(*same)  # no history yet: identical
+        for net in (with_history, without):
+            net.own_history.normal_()
+        after = [torch.cat(n(_descs(), with_reg=False)[0])
+                 for n in (with_history, without)]
+    assert torch.equal(after[1], same[1])  # the history is ignored
+    assert (after[0] - same[0]).abs().max() > 1e-4  # the history is read
+
+
 def test_manet_end_round_carries_the_state():
     net = _manet()
     descs = _descs()

@@ -16,7 +16,9 @@ Per-layer decoders map each output token to one logit per unit -> P.
 
 Joint function U: ``'chain'`` lets A_j condition on what A_1..A_{j-1}
 produced this round and on its own output of the previous round;
-``'independent'`` keeps only its own history (Tab. 12 ablation).
+``'independent'`` keeps only its own history. ``use_history=False`` drops
+the own history too: the four cases of Tab. 12 are (independent, no
+history), (independent, history), (chain, no history), (chain, history).
 
 L_reg (Eq. 9) is InfoNCE over 2M embeddings: each sub-astrocyte's summary
 of two perturbed views of the descriptors. The views are built here, inside
@@ -101,6 +103,8 @@ class MANetModulator(BaseModule):
         squeeze_len (int): Length the units are pooled to in g1.
         vit_depth (int): Transformer layers of g2. vit_heads (int): its heads.
         joint (str): ``'chain'`` (default) or ``'independent'``.
+        use_history (bool): Condition each sub-astrocyte on its own output of
+            the previous round (default True; Tab. 12).
         reg_weight (float): lambda of L_reg (default 0.1).
         temperature (float): tau of L_reg's InfoNCE. The paper gives none;
             0.1 is chosen.
@@ -119,6 +123,7 @@ class MANetModulator(BaseModule):
                  vit_depth: int = 2,
                  vit_heads: int = 4,
                  joint: str = 'chain',
+                 use_history: bool = True,
                  reg_weight: float = 0.1,
                  temperature: float = 0.1,
                  view_noise: float = 0.1,
@@ -136,6 +141,7 @@ class MANetModulator(BaseModule):
         if sorted(set(self.layer_groups)) != list(range(self.num_astrocytes)):
             raise ValueError(f'layer_groups must cover 0..M-1, got {layer_groups}')
         self.joint = joint
+        self.use_history = use_history
         self.reg_weight = reg_weight
         self.temperature = temperature
         self.view_noise = view_noise
@@ -242,8 +248,9 @@ class MANetModulator(BaseModule):
         chain = fused.new_zeros(fused.shape[0], fused.shape[2])
         for j, astrocyte in enumerate(self.astrocytes):
             index = (groups == j).nonzero().flatten()
-            context = torch.cat(
-                [chain, self.own_history[j].expand_as(chain)], dim=1)
+            history = self.own_history[j] if self.use_history else \
+                torch.zeros_like(self.own_history[j])
+            context = torch.cat([chain, history.expand_as(chain)], dim=1)
             out, state = astrocyte(fused[:, index], context, self.lstm_state[j])
             outputs[:, index] = out
             summary = out.mean(1)
