@@ -1,5 +1,9 @@
 """Training machinery of Algorithm 1: the round hook and the optimizers."""
-from .hooks import AlternationHook, ReplicaConsistencyHook
+from .hooks import (AlternationHook, ProbabilityHistoryHook,
+                    ReplicaConsistencyHook)
 from .optimizers import AlternatingOptimWrapperConstructor
 
-__all__ = ['AlternationHook', 'ReplicaConsistencyHook', 'AlternatingOptimWrapperConstructor']
+__all__ = [
+    'AlternationHook', 'ProbabilityHistoryHook', 'ReplicaConsistencyHook',
+    'AlternatingOptimWrapperConstructor'
+]

@@ -1,0 +1,25 @@
+"""Figures of the benchmark suite, saved as PNG (matplotlib, Agg).
+
+One module per figure; each function takes plain inputs (work dirs, files,
+dicts) and returns the path of the PNG it wrote, so a benchmark runner can
+call it directly. ``tools/analysis/`` has one command line per function.
+
+- :func:`plot_et_curves`: e^t over iterations, one curve per run
+  (AstroNet supp. Fig. 4).
+- :func:`plot_p_histograms`: P per stage at several points of training,
+  delta marked (needs :class:`astro_mm.engine.ProbabilityHistoryHook`).
+- :func:`gradcam_compare`: Grad-CAM of plain vs astro backbones on the same
+  images (AstroNet supp. Fig. 2, 3, 5).
+- :func:`plot_params_vs_accuracy`: a table's runs as params vs accuracy,
+  next to the papers' points.
+"""
+from .et_curves import plot_et_curves, read_et_curve, read_scalars
+from .gradcam import gradcam_compare, grad_cam, load_classifier, load_image
+from .p_histograms import plot_p_histograms
+from .params_accuracy import plot_params_vs_accuracy
+
+__all__ = [
+    'plot_et_curves', 'read_et_curve', 'read_scalars', 'gradcam_compare',
+    'grad_cam', 'load_classifier', 'load_image', 'plot_p_histograms',
+    'plot_params_vs_accuracy'
+]

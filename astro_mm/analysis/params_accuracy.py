@@ -1,0 +1,99 @@
+"""Parameters vs accuracy of a table's runs, next to the papers' points."""
+from typing import Dict, Optional, Sequence
+
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from .figure_io import check_png_path, save_figure
+
+REQUIRED_KEYS = ('label', 'params_M', 'accuracy')
+
+
+def _check_rows(rows: Sequence[dict]) -> None:
+    if not rows:
+        raise ValueError('rows is empty: give at least one run')
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f'rows[{index}] must be a dict, got '
+                            f'{type(row).__name__}')
+        missing = [key for key in REQUIRED_KEYS if row.get(key) is None]
+        if missing:
+            raise ValueError(
+                f'rows[{index}] ({row.get("label", "no label")!r}) lacks '
+                f'{missing}; every row needs {list(REQUIRED_KEYS)}')
+        has_paper = [row.get(k) is not None
+                     for k in ('paper_params_M', 'paper_accuracy')]
+        if any(has_paper) and not all(has_paper):
+            raise ValueError(
+                f'rows[{index}] ({row["label"]!r}) gives only one of '
+                'paper_params_M / paper_accuracy: give both or neither')
+
+
+def plot_params_vs_accuracy(rows: Sequence[dict],
+                            out: str,
+                            title: str = 'Parameters vs accuracy',
+                            accuracy_label: str = 'top-1 accuracy (%)') -> str:
+    """Scatter params (M) against accuracy (%), one point per run.
+
+    Each row is one run of a results table::
+
+        dict(label='MA-Net R18', method='MA-Net', params_M=6.9,
+             accuracy=96.1, accuracy_std=0.2,
+             paper_params_M=6.94, paper_accuracy=96.81)
+
+    Runs are filled markers coloured by ``method`` (one colour per distinct
+    method, the label otherwise), with error bars of ``accuracy_std`` (the
+    papers report means of 5 runs). A row's paper point, when given, is a
+    hollow marker of the same colour joined to the run by a dotted line, so
+    the gap to the paper reads at a glance.
+
+    Args:
+        rows (Sequence[dict]): ``label``, ``params_M``, ``accuracy``; optional
+            ``accuracy_std``, ``method``, ``paper_params_M`` and
+            ``paper_accuracy``.
+        out (str): The PNG to write.
+        title (str): The figure's title.
+        accuracy_label (str): The y axis label.
+
+    Returns:
+        str: ``out``.
+
+    Raises:
+        ValueError: a row lacks a required key (named with the row's index),
+            or gives only half of its paper point.
+    """
+    check_png_path(out)
+    _check_rows(rows)
+    groups = list(dict.fromkeys(r.get('method') or r['label'] for r in rows))
+    palette = colormaps['tab10']
+    colour_of: Dict[str, tuple] = {
+        group: palette(i % palette.N) for i, group in enumerate(groups)}
+
+    fig = Figure(figsize=(6.4, 4.6))
+    ax = fig.add_subplot()
+    shown = set()
+    for row in rows:
+        group = row.get('method') or row['label']
+        colour = colour_of[group]
+        x, y = float(row['params_M']), float(row['accuracy'])
+        std: Optional[float] = row.get('accuracy_std')
+        ax.errorbar(x, y, yerr=None if std is None else float(std), fmt='o',
+                    color=colour, markersize=7, capsize=3,
+                    label=None if group in shown else group)
+        shown.add(group)
+        ax.annotate(row['label'], (x, y), textcoords='offset points',
+                    xytext=(6, 4), fontsize=8)
+        if row.get('paper_params_M') is not None:
+            px, py = float(row['paper_params_M']), float(row['paper_accuracy'])
+            ax.plot([x, px], [y, py], linestyle=':', color=colour, linewidth=1)
+            ax.scatter(px, py, s=60, facecolors='none', edgecolors=[colour],
+                       linewidths=1.5)
+    if any(r.get('paper_params_M') is not None for r in rows):
+        ax.scatter([], [], s=60, facecolors='none', edgecolors='grey',
+                   label='paper')
+    ax.set_xlabel('parameters (M)')
+    ax.set_ylabel(accuracy_label)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, out)

@@ -1,0 +1,42 @@
+"""Scatter parameters (M) vs accuracy (%) of a results table's runs.
+
+The rows come from a JSON file: a list of objects (or ``{"rows": [...]}``)
+with ``label``, ``params_M``, ``accuracy`` and optionally ``accuracy_std``,
+``method``, ``paper_params_M``, ``paper_accuracy``. Example::
+
+    python tools/analysis/plot_params_vs_accuracy.py work_dirs/tab1/rows.json \
+        --title 'MA-Net Tab. 1, CIFAR-10' --out work_dirs/figures/tab1.png
+"""
+import argparse
+import json
+
+from astro_mm.analysis import plot_params_vs_accuracy
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('rows', help='JSON file with the table\'s rows')
+    parser.add_argument('--out', required=True, help='the PNG to write')
+    parser.add_argument('--title', default='Parameters vs accuracy')
+    return parser.parse_args(argv)
+
+
+def load_rows(path: str) -> list:
+    """The rows of ``path``: a JSON list, or an object with ``rows``."""
+    with open(path) as f:
+        data = json.load(f)
+    rows = data.get('rows') if isinstance(data, dict) else data
+    if not isinstance(rows, list):
+        raise ValueError(f'{path}: expected a JSON list of rows or an object '
+                         f'with "rows", got {type(data).__name__}')
+    return rows
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    print(plot_params_vs_accuracy(load_rows(args.rows), args.out,
+                                  title=args.title))
+
+
+if __name__ == '__main__':
+    main()
