@@ -1,0 +1,10 @@
+"""The benchmark suite: one config per table, run resumably by
+``tools/benchmark.py``."""
+from .runner import SuiteRunner, ToolError, prepare_data
+from .suite import SuiteConfigError, load_suite
+from .table import build_rows, to_csv, to_markdown
+
+__all__ = [
+    'load_suite', 'SuiteConfigError', 'SuiteRunner', 'ToolError',
+    'prepare_data', 'build_rows', 'to_markdown', 'to_csv'
+]

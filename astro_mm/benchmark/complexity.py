@@ -1,0 +1,59 @@
+"""Params and FLOPs of a classification config's task network."""
+import copy
+from typing import List
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
+
+from astro_mm.models.pruning.report import flops
+from astro_mm.registry import MODELS
+
+
+def _input_channels(backbone: torch.nn.Module) -> int:
+    first = next((m for m in backbone.modules()
+                  if isinstance(m, torch.nn.modules.conv._ConvNd)), None)
+    return first.in_channels if first is not None else 3
+
+
+def _parse_options(options: List[str]) -> dict:
+    parsed = {}
+    for option in options:
+        key, value = option.split('=', 1)
+        parsed[key] = DictAction._parse_iterable(value)
+    return parsed
+
+
+def classifier_complexity(config: str, cfg_options: List[str],
+                          input_size: int) -> dict:
+    """``params_M`` of the TNet and ``flops_G`` of its backbone.
+
+    The TNet is what is deployed: for an ``AlternatingAlgorithm`` its
+    ``architecture`` (no modulator), for a CDS classifier the classifier
+    without its projection heads (they are dropped after training).
+
+    Args:
+        config (str): A classification config.
+        cfg_options (list[str]): ``key=value`` overrides, as on the command
+            line.
+        input_size (int): Square image size of the FLOP count.
+    """
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(_parse_options(cfg_options))
+    model_cfg = copy.deepcopy(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
+                                                      'mmpretrain')):
+        model = MODELS.build(model_cfg)
+    tnet = getattr(model, 'architecture', model)
+    dropped = getattr(tnet, 'cds_heads', None)
+    params = sum(p.numel() for p in tnet.parameters())
+    if dropped is not None:
+        params -= sum(p.numel() for p in dropped.parameters())
+    backbone = tnet.backbone
+    for module in backbone.modules():  # an astro wrapper's scaling hooks
+        module._forward_hooks.clear()
+        module._forward_pre_hooks.clear()
+    backbone_flops = flops(backbone, input_size,
+                           in_channels=_input_channels(backbone))
+    return dict(params_M=round(params / 1e6, 4),
+                flops_G=round(backbone_flops / 1e9, 4))

@@ -1,0 +1,250 @@
+"""Run a suite: train / test / prune / swap / evaluate every run, resumably.
+
+Every step goes through the same ``tools/train.py``, ``tools/test.py`` and
+``tools/prune.py`` a user runs, each in a subprocess with its own log, so a
+suite measures exactly what the tools do. A unit of work is one (run, seed);
+it ends by writing ``WORK_DIR/RUN/seedS/result.json`` (atomically), and a
+re-run skips every unit that has one. Inside an unfinished unit, a training
+that was interrupted resumes from its last checkpoint (``--resume``), and a
+test or prune whose output exists is not repeated: after a crash or Ctrl-C
+nothing finished is recomputed or lost.
+"""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
+
+BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
+
+
+def write_json(obj, path: str) -> None:
+    atomic_write_bytes(json.dumps(obj, indent=2).encode(), path)
+
+
+def read_json(path: str):
+    with open(path) as f:
+        return json.load(f)
+
+
+def checkpoint_params(checkpoint: str, prefix: str = '') -> int:
+    """Learnable parameters in a checkpoint (batch-norm statistics and any
+    non-``prefix`` key left out)."""
+    state = load_checkpoint_file(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    return sum(v.numel() for k, v in state.items()
+               if k.startswith(prefix) and not k.endswith(BN_STATS))
+
+
+class ToolError(RuntimeError):
+    """A tool of this repo exited non-zero; the message holds its log tail."""
+
+
+class SuiteRunner:
+    """Runs the units of a suite config (see :mod:`.suite`) in order.
+
+    Args:
+        cfg (Config): A suite config checked by :func:`.suite.load_suite`.
+        work_dir (str): Where every run's folder and the tables go.
+        root (str): The repo root (tools and configs are relative to it).
+        log (callable): Progress printer.
+    """
+
+    def __init__(self, cfg, work_dir: str, root: str,
+                 log: Callable[[str], None] = print):
+        self.cfg = cfg
+        self.work_dir = osp.abspath(work_dir)
+        self.root = root
+        # suites that share runs (MA-Net Tab. 2-4 share their ImageNet
+        # pretraining) name one runs folder; by default the work dir
+        self.runs_root = osp.join(root, cfg.suite.runs_root) \
+            if cfg.suite.get('runs_root') else self.work_dir
+        self.log = log
+        self.runs = {run.name: run for run in cfg.runs}
+        self._durations: List[float] = []
+
+    # ------------------------------------------------------------- layout
+    def units(self) -> List[Tuple[dict, int]]:
+        """Every (run, seed), cls runs first (det runs need their output)."""
+        ordered = sorted(self.cfg.runs, key=lambda r: r.task != 'cls')
+        return [(run, seed) for run in ordered for seed in run.seeds]
+
+    def unit_dir(self, run_name: str, seed: int) -> str:
+        return osp.join(self.runs_root, run_name, f'seed{seed}')
+
+    def result_file(self, run_name: str, seed: int) -> str:
+        return osp.join(self.unit_dir(run_name, seed), 'result.json')
+
+    def is_done(self, run_name: str, seed: int) -> bool:
+        return osp.isfile(self.result_file(run_name, seed))
+
+    def result(self, run_name: str, seed: int) -> dict:
+        return read_json(self.result_file(run_name, seed))
+
+    # ------------------------------------------------------------ running
+    def run(self) -> Dict[str, List[dict]]:
+        """Run what is not finished; return every run's per-seed results."""
+        units = self.units()
+        todo = [(r, s) for r, s in units if not self.is_done(r.name, s)]
+        self.log(f'{len(units)} units ({len(units) - len(todo)} finished '
+                 f'before, {len(todo)} to run) in {self.work_dir}')
+        for index, (run, seed) in enumerate(todo):
+            self.log(f'[{len(units) - len(todo) + index + 1}/{len(units)}] '
+                     f'{run.name} seed {seed} ({run.task}); '
+                     f'{self._eta(len(todo) - index)}')
+            start = time.time()
+            os.makedirs(self.unit_dir(run.name, seed), exist_ok=True)
+            result = (self._run_cls(run, seed) if run.task == 'cls' else
+                      self._run_det(run, seed))
+            result.update(run=run.name, seed=seed,
+                          minutes=round((time.time() - start) / 60, 2))
+            write_json(result, self.result_file(run.name, seed))
+            self._durations.append(time.time() - start)
+        return {
+            run.name: [self.result(run.name, s) for s in run.seeds]
+            for run in self.cfg.runs
+        }
+
+    def _eta(self, left: int) -> str:
+        if not self._durations:
+            return f'{left} left'
+        minutes = left * sum(self._durations) / len(self._durations) / 60
+        return f'{left} left, ETA {minutes:.0f} min'
+
+    def _tool(self, args: List[str], log_file: str) -> None:
+        os.makedirs(osp.dirname(log_file), exist_ok=True)
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
+        with open(log_file, 'w') as f:
+            proc = subprocess.run([sys.executable] + args, cwd=self.root,
+                                  stdout=f, stderr=subprocess.STDOUT, env=env)
+        if proc.returncode != 0:
+            with open(log_file) as f:
+                tail = ''.join(f.readlines()[-25:])
+            raise ToolError(f'{" ".join(args[:2])} exited {proc.returncode}; '
+                            f'last lines of {log_file}:\n{tail}')
+
+    def _train(self, config: str, unit_dir: str, options: List[str]) -> str:
+        """Train (resuming an interrupted run); return the final checkpoint."""
+        done_file = osp.join(unit_dir, 'train_done.json')
+        if osp.isfile(done_file):
+            return read_json(done_file)['checkpoint']
+        args = ['tools/train.py', config, '--work-dir', unit_dir]
+        if osp.isfile(osp.join(unit_dir, 'last_checkpoint')):
+            self.log('  resuming the interrupted training')
+            args.append('--resume')
+        self.log(f'  training (log: {unit_dir}/train.log)')
+        self._tool(args + ['--cfg-options'] + options,
+                   osp.join(unit_dir, 'train.log'))
+        with open(osp.join(unit_dir, 'last_checkpoint')) as f:
+            checkpoint = f.read().strip()
+        write_json(dict(checkpoint=checkpoint), done_file)
+        return checkpoint
+
+    def _test(self, config: str, checkpoint: str, test_dir: str,
+              options: List[str]) -> dict:
+        metrics_file = osp.join(test_dir, 'metrics.json')
+        if not osp.isfile(metrics_file):
+            self.log(f'  testing (log: {test_dir}/test.log)')
+            args = ['tools/test.py', config, checkpoint, '--work-dir', test_dir]
+            if options:
+                args += ['--cfg-options'] + options
+            self._tool(args, osp.join(test_dir, 'test.log'))
+        return read_json(metrics_file)['summary']
+
+    def _run_cls(self, run, seed: int) -> dict:
+        unit_dir = self.unit_dir(run.name, seed)
+        options = [f'randomness.seed={seed}'] + list(run.cfg_options)
+        checkpoint = self._train(run.config, unit_dir, options)
+        summary = self._test(run.config, checkpoint,
+                             osp.join(unit_dir, 'test'), options)
+        result = dict(checkpoint=checkpoint,
+                      top1=summary.get('cls', {}).get('top1'))
+        result.update(self._complexity(run, options))
+        result['pruned'] = {
+            tag: self._prune(run, tag, spec, checkpoint, unit_dir, options,
+                             result)
+            for tag, spec in run.prune.items()
+        }
+        return result
+
+    def _complexity(self, run, options: List[str]) -> dict:
+        """Params of the TNet (no modulator, no CDS heads) and FLOPs of its
+        backbone at the suite's input size, from the built model."""
+        from .complexity import classifier_complexity
+        return classifier_complexity(
+            osp.join(self.root, run.config), options,
+            self.cfg.suite.input_size)
+
+    def _prune(self, run, tag: str, spec: dict, checkpoint: str,
+               unit_dir: str, options: List[str], unpruned: dict) -> dict:
+        out = osp.join(unit_dir, f'pruned_{tag}.pth')
+        report_file = out[:-len('.pth')] + '.json'
+        if not osp.isfile(report_file):
+            how = (['--param-budget', str(spec['param_budget'])]
+                   if 'param_budget' in spec else
+                   ['--threshold', str(spec['threshold'])])
+            self.log(f'  pruning {tag} ({" ".join(how)})')
+            self._tool(['tools/prune.py', run.config, checkpoint, '--out', out,
+                        '--input-size', str(self.cfg.suite.input_size)] + how +
+                       ['--cfg-options'] + options,
+                       osp.join(unit_dir, f'prune_{tag}.log'))
+        report = read_json(report_file)
+        summary = self._test(out[:-len('.pth')] + '.py', out,
+                             osp.join(unit_dir, f'pruned_{tag}_test'), [])
+        removed = report['params_before'] - report['params_after']
+        batch16 = report['latency'].get('batch16', {})
+        return dict(
+            checkpoint=out,
+            top1=summary.get('cls', {}).get('top1'),
+            threshold=report['threshold'],
+            params_M=round(unpruned['params_M'] - removed / 1e6, 4),
+            flops_G=round(report['flops_after'] / 1e9, 4),
+            params_ratio=report['params_ratio'],
+            flops_ratio=report['flops_ratio'],
+            latency_ratio=(batch16['after_ms'] / batch16['before_ms']
+                           if batch16 else None))
+
+    def backbone_checkpoint(self, spec: str, seed: int) -> Tuple[str, bool]:
+        """The checkpoint a det run takes, and whether it is pruned."""
+        source, _, tag = spec.partition(':')
+        seeds = self.runs[source].seeds
+        seed = seed if seed in seeds else seeds[0]
+        result = self.result(source, seed)
+        if tag:
+            return result['pruned'][tag]['checkpoint'], True
+        return result['checkpoint'], False
+
+    def _run_det(self, run, seed: int) -> dict:
+        unit_dir = self.unit_dir(run.name, seed)
+        backbone, pruned = self.backbone_checkpoint(run.backbone, seed)
+        swap = [f'model.backbone.init_cfg.checkpoint={backbone}']
+        if pruned:
+            swap.append(f'model.backbone.widths={backbone}')
+        options = [f'randomness.seed={seed}'] + swap + list(run.cfg_options)
+        checkpoint = self._train(run.config, unit_dir, options)
+        summary = self._test(run.config, checkpoint,
+                             osp.join(unit_dir, 'test'), options)
+        return dict(
+            checkpoint=checkpoint, backbone_checkpoint=backbone,
+            metrics=summary,
+            params_M=round(checkpoint_params(checkpoint) / 1e6, 4),
+            backbone_params_M=round(
+                checkpoint_params(checkpoint, 'backbone.') / 1e6, 4))
+
+
+def prepare_data(steps, data_root: str = 'data',
+                 log: Optional[Callable] = print) -> None:
+    """Generate / unpack what a suite's ``prepare`` list asks for."""
+    if 'demo_data' in steps:
+        from astro_mm.datasets import generate_demo_cifar, generate_demo_coco
+        log(f'demo data under {data_root}/ (generated once, seeded)')
+        generate_demo_cifar(osp.join(data_root, 'demo_cifar'))
+        generate_demo_coco(osp.join(data_root, 'demo_coco'))
+    if 'fashion_mnist' in steps:
+        from astro_mm.datasets.fashion_mnist import prepare_fashion_mnist
+        log('Fashion-MNIST from Debian\'s dataset-fashion-mnist')
+        prepare_fashion_mnist()

@@ -1,0 +1,156 @@
+"""Suite configs: the runs of one table, and the paper's numbers for them.
+
+A suite config is an mmengine config file (``configs/suites/*.py``)::
+
+    suite = dict(
+        name='demo',
+        title='Demo: plain vs MA-Net ResNet-18, pruned, in 4 detectors',
+        seeds=[0],                 # default seeds of every run
+        prepare=['demo_data'],     # 'demo_data' and / or 'fashion_mnist'
+        input_size=64,             # image size for FLOPs / latency
+        runs_root=None)            # where run folders go (default: the
+                                   # suite's work dir); suites that share
+                                   # runs (Tab. 2-4) name one folder
+    runs = [
+        dict(name='plain', task='cls', method='plain', label='ResNet-18',
+             config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
+             paper=dict(top1=94.96, params_M=11.17)),
+        dict(name='manet', task='cls', method='manet', label='ResNet-18',
+             config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py',
+             prune=dict(delta=dict(threshold=1e-3),
+                        b60=dict(param_budget=0.6))),
+        dict(name='faster-rcnn_manet-b60', task='det', method='manet',
+             label='Faster R-CNN', metric='bbox', backbone='manet:b60',
+             config='configs/faster_rcnn/faster-rcnn_r18-manet_fpn_200i_demo-coco.py',
+             cfg_options=['train_cfg.max_iters=100'],
+             paper=dict(AP=39.8)),
+    ]
+
+Run keys:
+    name (str): Unique; the run's folder under the suite's work dir.
+    task (str): ``'cls'`` (train, test top-1, optionally prune) or ``'det'``
+        (a detector with a backbone of an earlier ``cls`` run swapped in).
+    config (str): The config ``tools/train.py`` trains.
+    method (str): ``plain``, ``cds``, ``astronet`` or ``manet`` (the table's
+        grouping and the figures' colours).
+    label (str): What the table's model column says.
+    seeds (list[int], optional): Overrides the suite's seeds.
+    cfg_options (list[str], optional): ``key=value`` overrides, as on the
+        command line of the tools (training, testing and pruning).
+    prune (dict, optional, cls): Tag -> ``dict(threshold=d)`` or
+        ``dict(param_budget=b)``, optionally with ``paper``; each gives a
+        pruned row (tools/prune.py).
+    backbone (str, det): ``RUN`` (the cls run's checkpoint) or ``RUN:TAG``
+        (its pruned export ``TAG``). Seed s of a det run takes seed s of
+        the backbone run, or its first seed when it has no seed s.
+    metric (str, det): ``'bbox'`` or ``'segm'``: the table's AP.
+    paper (dict, optional): The paper's numbers for the row (``top1``,
+        ``params_M``, ``AP``, ...), printed beside the measured ones.
+"""
+import os.path as osp
+from typing import Dict, List
+
+from mmengine.config import Config
+
+TASKS = ('cls', 'det')
+METHODS = ('plain', 'cds', 'astronet', 'manet')
+PREPARE_STEPS = ('demo_data', 'fashion_mnist')
+RUN_KEYS = {
+    'name', 'task', 'config', 'method', 'label', 'seeds', 'cfg_options',
+    'prune', 'backbone', 'metric', 'paper'
+}
+
+
+class SuiteConfigError(ValueError):
+    """A suite config that cannot run; the message names the file and key."""
+
+
+def _fail(path: str, where: str, message: str):
+    raise SuiteConfigError(f'{path}: {where}: {message}')
+
+
+def load_suite(path: str, root: str = '.') -> Config:
+    """Read and check a suite config.
+
+    Args:
+        path (str): The suite config file.
+        root (str): The folder run configs are relative to (the repo root).
+
+    Returns:
+        Config: with ``suite`` (defaults filled in) and ``runs``.
+
+    Raises:
+        SuiteConfigError: A missing or unknown key, a duplicate run name, a
+            config file that does not exist, a det run whose backbone names
+            no earlier cls run or prune tag.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'suite config {path} does not exist')
+    cfg = Config.fromfile(path)
+    for key in ('suite', 'runs'):
+        if key not in cfg:
+            _fail(path, key, 'missing (a suite config defines suite and runs)')
+    suite = cfg.suite
+    if 'name' not in suite:
+        _fail(path, 'suite.name', 'missing')
+    suite.setdefault('title', suite.name)
+    suite.setdefault('seeds', [0])
+    suite.setdefault('prepare', [])
+    suite.setdefault('input_size', 224)
+    suite.setdefault('runs_root', None)
+    for step in suite.prepare:
+        if step not in PREPARE_STEPS:
+            _fail(path, 'suite.prepare',
+                  f'unknown step {step!r}, expected one of {PREPARE_STEPS}')
+    if not cfg.runs:
+        _fail(path, 'runs', 'empty')
+    cls_runs: Dict[str, List[str]] = {}
+    for i, run in enumerate(cfg.runs):
+        where = f'runs[{i}]' + (f' ({run["name"]})' if 'name' in run else '')
+        for key in ('name', 'task', 'config', 'method'):
+            if key not in run:
+                _fail(path, where, f'missing key {key!r}')
+        unknown = set(run) - RUN_KEYS
+        if unknown:
+            _fail(path, where, f'unknown keys {sorted(unknown)}; allowed: '
+                  f'{sorted(RUN_KEYS)}')
+        if run.task not in TASKS:
+            _fail(path, where, f'task must be one of {TASKS}, got {run.task!r}')
+        if run.method not in METHODS:
+            _fail(path, where,
+                  f'method must be one of {METHODS}, got {run.method!r}')
+        if run.name in cls_runs or any(
+                r.name == run.name for r in cfg.runs[:i]):
+            _fail(path, where, f'duplicate run name {run.name!r}')
+        if not osp.isfile(osp.join(root, run.config)):
+            _fail(path, where, f'config {run.config} does not exist')
+        run.setdefault('label', run.name)
+        run.setdefault('seeds', list(suite.seeds))
+        run.setdefault('cfg_options', [])
+        run.setdefault('paper', {})
+        if run.task == 'cls':
+            run.setdefault('prune', {})
+            for tag, spec in run.prune.items():
+                if set(spec) - {'paper'} not in ({'threshold'},
+                                                 {'param_budget'}):
+                    _fail(path, f'{where}.prune.{tag}',
+                          'give exactly one of threshold or param_budget '
+                          '(and optionally paper)')
+            cls_runs[run.name] = list(run.prune)
+        else:
+            if 'backbone' not in run:
+                _fail(path, where, "a det run needs backbone='RUN[:TAG]'")
+            source, _, tag = run.backbone.partition(':')
+            if source not in cls_runs:
+                _fail(path, f'{where}.backbone',
+                      f'{source!r} is not an earlier cls run '
+                      f'(known: {sorted(cls_runs)})')
+            if tag and tag not in cls_runs[source]:
+                _fail(path, f'{where}.backbone',
+                      f'{source} has no prune tag {tag!r} '
+                      f'(known: {cls_runs[source]})')
+            run.setdefault('metric', 'bbox')
+            if run.metric not in ('bbox', 'segm'):
+                _fail(path, f'{where}.metric',
+                      f"must be 'bbox' or 'segm', got {run.metric!r}")
+    return cfg

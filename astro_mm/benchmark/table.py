@@ -1,0 +1,148 @@
+"""A suite's table: measured mean +- std over seeds beside the paper's value.
+
+Classification runs give one row, plus one per prune tag (top-1 of the
+pruned network as exported, params, backbone FLOPs, latency ratio);
+detection runs give one row with COCO AP (the run's ``metric``), AP50, AP75,
+AP_S/M/L and, for instance segmentation, box AP.
+"""
+import csv
+import io
+import statistics
+from typing import Dict, List, Optional
+
+COCO_COLUMNS = ('AP', 'AP50', 'AP75', 'AP_S', 'AP_M', 'AP_L')
+METHOD_NAMES = dict(plain='plain', cds='CDS', astronet='AstroNet',
+                    manet='MA-Net')
+
+
+def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
+    """Mean and sample std of the values that exist (None where none)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return dict(mean=None, std=None, n=0)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return dict(mean=statistics.mean(values), std=std, n=len(values))
+
+
+def _cls_rows(run, results: List[dict]) -> List[dict]:
+    base = dict(run=run.name, task='cls', method=run.method, label=run.label,
+                params_M=results[0]['params_M'], flops_G=results[0]['flops_G'],
+                minutes=round(sum(r['minutes'] for r in results), 1))
+    rows = [dict(base, variant='trained', top1=mean_std(
+        [r['top1'] for r in results]), paper=dict(run.paper))]
+    for tag, spec in run.prune.items():
+        pruned = [r['pruned'][tag] for r in results]
+        rows.append(dict(
+            base, variant=f'pruned {tag}', top1=mean_std(
+                [p['top1'] for p in pruned]),
+            params_M=statistics.mean(p['params_M'] for p in pruned),
+            flops_G=statistics.mean(p['flops_G'] for p in pruned),
+            latency_ratio=mean_std([p['latency_ratio'] for p in pruned]),
+            threshold=statistics.mean(p['threshold'] for p in pruned),
+            paper=dict(spec.get('paper', {}))))
+    return rows
+
+
+def _det_rows(run, results: List[dict]) -> List[dict]:
+    row = dict(run=run.name, task='det', method=run.method, label=run.label,
+               backbone=run.backbone, metric=run.metric,
+               params_M=results[0]['params_M'],
+               backbone_params_M=results[0]['backbone_params_M'],
+               minutes=round(sum(r['minutes'] for r in results), 1),
+               paper=dict(run.paper))
+    for column in COCO_COLUMNS:
+        row[column] = mean_std([
+            r['metrics'].get(run.metric, {}).get(column, 0.0)
+            for r in results
+        ])
+    if run.metric == 'segm':
+        row['box_AP'] = mean_std(
+            [r['metrics'].get('bbox', {}).get('AP', 0.0) for r in results])
+    return [row]
+
+
+def build_rows(cfg, results: Dict[str, List[dict]]) -> List[dict]:
+    """Rows of the table, in the suite's run order."""
+    rows = []
+    for run in cfg.runs:
+        make = _cls_rows if run.task == 'cls' else _det_rows
+        rows += make(run, results[run.name])
+    return rows
+
+
+def _fmt(stat, digits: int = 2) -> str:
+    if stat is None or stat.get('mean') is None:
+        return '-'
+    text = f'{stat["mean"]:.{digits}f}'
+    if stat['n'] > 1:
+        text += f' ± {stat["std"]:.{digits}f}'
+    return text
+
+
+def _paper(row, key: str) -> str:
+    value = row['paper'].get(key)
+    return '-' if value is None else f'{value}'
+
+
+def to_markdown(cfg, rows: List[dict]) -> str:
+    """The suite's title, then a classification and a detection table."""
+    lines = [f'# {cfg.suite.title}', '']
+    cls = [r for r in rows if r['task'] == 'cls']
+    det = [r for r in rows if r['task'] == 'det']
+    if cls:
+        lines += [
+            '| model | method | variant | top-1 (%) | paper top-1 | '
+            'params (M) | paper params (M) | FLOPs (G, backbone) | '
+            'latency ratio | seeds | minutes |', '|' + '---|' * 11
+        ]
+        for r in cls:
+            lines.append(
+                f'| {r["label"]} | {METHOD_NAMES[r["method"]]} | '
+                f'{r["variant"]} | {_fmt(r["top1"])} | {_paper(r, "top1")} | '
+                f'{r["params_M"]:.2f} | {_paper(r, "params_M")} | '
+                f'{r["flops_G"]:.3f} | {_fmt(r.get("latency_ratio"), 3)} | '
+                f'{r["top1"]["n"]} | {r["minutes"]} |')
+        lines.append('')
+    if det:
+        lines += [
+            '| model | backbone | metric | ' + ' | '.join(COCO_COLUMNS) +
+            ' | box AP | paper AP | params (M) | backbone (M) | seeds | '
+            'minutes |', '|' + '---|' * (len(COCO_COLUMNS) + 9)
+        ]
+        for r in det:
+            cells = ' | '.join(_fmt(r[c], 1) for c in COCO_COLUMNS)
+            lines.append(
+                f'| {r["label"]} | {r["backbone"]} | {r["metric"]} | {cells} '
+                f'| {_fmt(r.get("box_AP"), 1)} | {_paper(r, "AP")} | '
+                f'{r["params_M"]:.2f} | {r["backbone_params_M"]:.2f} | '
+                f'{r["AP"]["n"]} | {r["minutes"]} |')
+        if any(r['AP']['mean'] == 0 for r in det):
+            lines += ['', 'AP 0.0: the detector scored no prediction above '
+                      'its threshold (too short a schedule); reported as 0, '
+                      'see the run\'s test.log.']
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def to_csv(rows: List[dict]) -> str:
+    """One flat line per row: ``X_mean`` / ``X_std`` per measured value and
+    ``paper_X`` per paper value."""
+    flat = []
+    for r in rows:
+        line = {}
+        for key, value in r.items():
+            if isinstance(value, dict) and 'mean' in value:
+                line[f'{key}_mean'], line[f'{key}_std'] = (value['mean'],
+                                                         value['std'])
+                line['seeds'] = value['n']
+            elif key == 'paper':
+                line.update({f'paper_{k}': v for k, v in value.items()})
+            else:
+                line[key] = value
+        flat.append(line)
+    columns = list(dict.fromkeys(k for line in flat for k in line))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(flat)
+    return buffer.getvalue()

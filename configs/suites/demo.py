@@ -1,0 +1,70 @@
+"""The demo suite: the README's main command (``make demo``).
+
+Demo data (generated, seeded) -> plain and MA-Net ResNet-18 pretrained on
+the demo classification set -> MA-Net pruned physically (learned delta, and
+a 0.6 parameter budget) -> Faster R-CNN, DETR, CondInst and BoxInst trained
+briefly on the demo COCO set with each backbone swapped in -> COCO AP.
+The rows mirror MA-Net Tab. 1 (classification), Tab. 3 (CondInst /
+BoxInst) and Tab. 4 (Faster R-CNN / DETR) at demo scale; the papers'
+numbers are at full scale (CIFAR-10 / ImageNet / COCO) and are printed for
+reference only. ``demo-full.py`` adds CDS and AstroNet.
+"""
+suite = dict(
+    name='demo',
+    title='Demo suite: plain vs MA-Net ResNet-18, pruned, in 4 detectors '
+    '(demo data; paper values are full-scale, for reference)',
+    seeds=[0],
+    prepare=['demo_data'],
+    input_size=64)
+
+cls_configs = dict(
+    plain='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
+    cds='configs/cds/cds_resnet18_1xb64-3e_demo-cifar.py',
+    astronet='configs/astronet/astronet_resnet18_1xb64-3e_demo-cifar.py',
+    manet='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py')
+# MA-Net Tab. 1 (RNT18, CIFAR-10): top-1 and params of the trained network.
+cls_paper = dict(
+    plain=dict(top1=94.96, params_M=11.17),
+    cds=dict(top1=96.49, params_M=11.17),
+    astronet=dict(top1=96.52, params_M=7.31),
+    manet=dict(top1=96.81, params_M=6.94))
+prune_specs = dict(delta=dict(threshold=1e-3), b60=dict(param_budget=0.6))
+# name, metric, config per backbone method; MA-Net Tab. 3 / 4 AP per method.
+detectors = dict(
+    faster_rcnn=dict(
+        label='Faster R-CNN', metric='bbox',
+        config='configs/faster_rcnn/faster-rcnn_r18{}_fpn_200i_demo-coco.py',
+        paper=dict(plain=37.4, cds=38.3, astronet=38.0, manet=39.8)),
+    detr=dict(
+        label='DETR', metric='bbox',
+        config='configs/detr/detr_r18{}_200i_demo-coco.py',
+        paper=dict(plain=42.9, cds=43.2, astronet=43.5, manet=44.0)),
+    condinst=dict(
+        label='CondInst', metric='segm',
+        config='configs/condinst/condinst_r18{}_fpn_200i_demo-coco.py',
+        paper=dict(plain=39.1, cds=39.8, astronet=40.0, manet=40.7)),
+    boxinst=dict(
+        label='BoxInst', metric='segm',
+        config='configs/boxinst/boxinst_r18{}_fpn_200i_demo-coco.py',
+        paper=dict(plain=32.1, cds=32.5, astronet=32.7, manet=34.7)),
+)
+# 100 iterations (batch 2) per detector: 1-2 minutes each on 2 cores.
+det_options = ['train_cfg.max_iters=100', 'train_cfg.val_interval=100',
+               'default_hooks.checkpoint.interval=100']
+methods = ['plain', 'manet']
+labels = dict(plain='ResNet-18', cds='ResNet-18', astronet='ResNet-18',
+              manet='ResNet-18')
+
+runs = [
+    dict(name=m, task='cls', method=m, label=labels[m],
+         config=cls_configs[m], paper=cls_paper[m],
+         prune=prune_specs if m in ('astronet', 'manet') else {})
+    for m in methods
+] + [
+    dict(name=f'{d}_{m}', task='det', method=m, label=spec['label'],
+         metric=spec['metric'],
+         config=spec['config'].format('' if m == 'plain' else f'-{m}'),
+         backbone=m + (':b60' if m in ('astronet', 'manet') else ''),
+         cfg_options=det_options, paper=dict(AP=spec['paper'][m]))
+    for d, spec in detectors.items() for m in methods
+]

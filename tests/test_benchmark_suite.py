@@ -1,0 +1,139 @@
+"""tools/benchmark.py: a tiny suite end to end, killed and resumed."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from astro_mm.benchmark import SuiteConfigError, load_suite
+from conftest import ROOT, demo_coco_options
+
+SUITE = """
+suite = dict(name='tiny', title='tiny suite', seeds=[0], input_size=32)
+cifar = ['train_dataloader.dataset.data_root={cifar}',
+         'val_dataloader.dataset.data_root={cifar}',
+         'test_dataloader.dataset.data_root={cifar}',
+         'train_dataloader.batch_size=32', 'train_cfg.max_epochs=2',
+         'param_scheduler.1.T_max=2', 'default_hooks.logger.interval=1']
+runs = [
+    dict(name='plain', task='cls', method='plain', label='R18',
+         config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
+         cfg_options=cifar, paper=dict(top1=94.96, params_M=11.17)),
+    dict(name='manet', task='cls', method='manet', label='R18',
+         config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py',
+         cfg_options=cifar + ['model.warmup_rounds=1',
+                              'custom_hooks.0.round_interval=2'],
+         prune=dict(b70=dict(param_budget=0.7,
+                             paper=dict(top1=96.81, params_M=6.94)))),
+    dict(name='frcnn_manet', task='det', method='manet', label='Faster R-CNN',
+         config='configs/faster_rcnn/faster-rcnn_r18-manet_fpn_200i_demo-coco.py',
+         backbone='manet:b70', metric='bbox', cfg_options={coco},
+         paper=dict(AP=39.8)),
+]
+"""
+
+
+def _write_suite(path, demo_root):
+    coco = demo_coco_options(demo_root, iters=1)
+    path.write_text(SUITE.format(cifar=demo_root / 'demo_cifar', coco=coco))
+    return str(path)
+
+
+def _benchmark(suite, work_dir, **popen):
+    return subprocess.Popen(
+        [sys.executable, 'tools/benchmark.py', suite, '--work-dir',
+         str(work_dir)], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True, **popen)
+
+
+def test_suite_killed_after_first_run_resumes_without_recomputing(
+        demo_root, tmp_path):
+    suite = _write_suite(tmp_path / 'tiny_suite.py', demo_root)
+    work = tmp_path / 'work'
+    first = work / 'plain' / 'seed0' / 'result.json'
+
+    # a crash (SIGKILL of the whole process group) right after run 1
+    proc = _benchmark(suite, work)
+    deadline = time.time() + 600
+    while not first.is_file():
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.time() < deadline, 'run 1 did not finish in 10 minutes'
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (work / 'table.md').exists()
+    stamp, content = first.stat().st_mtime_ns, first.read_text()
+
+    proc = _benchmark(suite, work)
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out
+    assert '3 units (1 finished before, 2 to run)' in out
+    assert first.stat().st_mtime_ns == stamp  # not recomputed
+    assert first.read_text() == content
+
+    table = json.loads((work / 'table.json').read_text())
+    rows = {(r['run'], r.get('variant')): r for r in table['rows']}
+    assert set(rows) == {('plain', 'trained'), ('manet', 'trained'),
+                         ('manet', 'pruned b70'), ('frcnn_manet', None)}
+    plain, trained = rows['plain', 'trained'], rows['manet', 'trained']
+    pruned = rows['manet', 'pruned b70']
+    assert 0 <= plain['top1']['mean'] <= 100 and plain['top1']['n'] == 1
+    assert plain['paper'] == dict(top1=94.96, params_M=11.17)
+    # the TNet only (no modulator) and a real cut
+    assert trained['params_M'] == pytest.approx(plain['params_M'])
+    assert pruned['params_M'] < 0.8 * trained['params_M']
+    assert pruned['flops_G'] < trained['flops_G']
+    assert pruned['paper'] == dict(top1=96.81, params_M=6.94)
+    det = rows['frcnn_manet', None]
+    assert det['backbone'] == 'manet:b70' and 'AP50' in det
+    # the detector really holds the pruned backbone
+    result = json.loads(
+        (work / 'frcnn_manet' / 'seed0' / 'result.json').read_text())
+    assert result['backbone_checkpoint'].endswith('pruned_b70.pth')
+    assert result['backbone_params_M'] < plain['params_M']
+
+    markdown = (work / 'table.md').read_text()
+    assert '| R18 | MA-Net | pruned b70 |' in markdown
+    assert '96.81' in markdown and 'Faster R-CNN' in markdown
+    csv_header = (work / 'table.csv').read_text().splitlines()[0]
+    assert 'top1_mean' in csv_header and 'paper_top1' in csv_header
+    for figure in ('params_vs_accuracy.png', 'gradcam.png'):
+        assert (work / 'figures' / figure).stat().st_size > 10_000
+
+
+def test_bad_suite_configs_name_the_key(tmp_path):
+    good = ("suite = dict(name='x')\nruns = [dict(name='a', task='cls', "
+            "method='plain', config='configs/resnet/"
+            "resnet18_1xb64-3e_demo-cifar.py')]\n")
+    path = tmp_path / 'suite.py'
+    path.write_text(good)
+    assert load_suite(str(path), ROOT).runs[0].seeds == [0]
+    cases = {
+        "method='plain'": ("method='magic'", 'method must be one of'),
+        "task='cls'": ("task='seg'", 'task must be one of'),
+        "resnet18_1xb64": ('resnet99_1xb64', 'does not exist'),
+        "name='a', ": ('', "missing key 'name'"),
+    }
+    for old, (new, message) in cases.items():
+        path.write_text(good.replace(old, new))
+        with pytest.raises(SuiteConfigError, match=message) as err:
+            load_suite(str(path), ROOT)
+        assert str(path) in str(err.value)
+    path.write_text(good.replace(
+        ']\n', ", dict(name='d', task='det', method='plain', config="
+        "'configs/faster_rcnn/faster-rcnn_r18_fpn_200i_demo-coco.py', "
+        "backbone='nope')]\n"))
+    with pytest.raises(SuiteConfigError, match="'nope' is not an earlier"):
+        load_suite(str(path), ROOT)
+
+
+def test_every_suite_config_of_the_repo_loads():
+    suites = [f for f in os.listdir(os.path.join(ROOT, 'configs', 'suites'))
+              if f.endswith('.py') and not f.startswith('_')]
+    assert len(suites) >= 15
+    for name in suites:
+        cfg = load_suite(os.path.join(ROOT, 'configs', 'suites', name), ROOT)
+        assert cfg.runs, name

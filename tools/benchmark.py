@@ -1,0 +1,83 @@
+"""Run a benchmark suite: one command per table of the papers.
+
+A suite config (``configs/suites/*.py``, see :mod:`astro_mm.benchmark.suite`)
+lists the runs of one table (method x backbone x task, seeds) and the
+paper's numbers for them. This command trains, tests, prunes, swaps the
+backbones into the detectors and evaluates every run through the repo's own
+tools, then writes the table (markdown, CSV, JSON: measured mean +- std
+beside the paper's value, params, FLOPs, time) and the figures under
+``WORK_DIR`` (default ``work_dirs/suites/<suite name>``).
+
+Re-running continues where a crash or Ctrl-C stopped it: finished runs are
+skipped, an interrupted training resumes from its last checkpoint.
+
+Example::
+
+    python tools/benchmark.py configs/suites/demo.py
+    python tools/benchmark.py configs/suites/manet-tab1_cifar10.py --dry-run
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from astro_mm.benchmark import (SuiteRunner, build_rows, load_suite,  # noqa: E402
+                                prepare_data, to_csv, to_markdown)
+from astro_mm.compat import atomic_write_bytes  # noqa: E402
+
+
+def log(message: str) -> None:
+    print(f'[suite {time.strftime("%H:%M:%S")}] {message}', flush=True)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('suite', help='suite config, e.g. configs/suites/demo.py')
+    parser.add_argument('--work-dir', help='default: work_dirs/suites/NAME')
+    parser.add_argument('--data-root', default='data',
+                        help='where prepare steps write (demo data, '
+                        'Fashion-MNIST)')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='list the units and what is finished, run nothing')
+    parser.add_argument('--no-figures', action='store_true')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    cfg = load_suite(args.suite, root=ROOT)
+    work_dir = args.work_dir or osp.join('work_dirs', 'suites', cfg.suite.name)
+    runner = SuiteRunner(cfg, work_dir, ROOT, log=log)
+    if args.dry_run:
+        for run, seed in runner.units():
+            state = 'done' if runner.is_done(run.name, seed) else 'to run'
+            print(f'{run.name:<40} seed {seed:<3} {run.task:<4} {state:<7} '
+                  f'{run.config}')
+        return
+    start = time.time()
+    prepare_data(cfg.suite.prepare, args.data_root, log=log)
+    results = runner.run()
+    rows = build_rows(cfg, results)
+    table = to_markdown(cfg, rows)
+    out = osp.join(runner.work_dir, 'table')
+    atomic_write_bytes(table.encode(), out + '.md')
+    atomic_write_bytes(to_csv(rows).encode(), out + '.csv')
+    atomic_write_bytes(
+        json.dumps(dict(suite=cfg.suite.to_dict(), rows=rows,
+                        results=results), indent=2).encode(), out + '.json')
+    print('\n' + table, flush=True)
+    log(f'table: {out}.md, .csv, .json')
+    if not args.no_figures:
+        from astro_mm.benchmark.figures import make_figures
+        make_figures(runner, rows, log=log)
+    log(f'done in {(time.time() - start) / 60:.1f} min')
+
+
+if __name__ == '__main__':
+    main()
