@@ -7,7 +7,7 @@ setup:
 	bash tools/setup_env.sh
 
 demo: setup
-	$(PY) tools/run_demo.py
+	$(PY) tools/benchmark.py configs/suites/demo.py
 
 test: setup
 	$(PY) -m pytest -q tests

@@ -12,6 +12,12 @@ given, else from the untrained modulator (P ~ 0.95 with small per-unit
 differences): the latency of a pruned network depends on the widths it
 keeps, not on which units they are, so both measure the same thing.
 
+Both networks run in the channels-last memory format, the faster one for
+CPU inference (``--nchw`` to switch off: in NCHW torch's CPU max-pool of
+the stem alone is 17 % of ResNet-18's time, a fixed cost pruning cannot
+touch). ``--round-to 8`` rounds pruned widths up to multiples of 8 (for
+GPUs; on this CPU it costs latency, see RESULTS.md).
+
 Figures per backbone: parameter and FLOP ratios, the median latency of each
 batch size, and the max abs difference between the pruned network's stage
 outputs and the modulated network's with the removed units' P set to 0 (the
@@ -74,17 +80,19 @@ def plain_backbone(algorithm):
     for module in backbone.modules():
         module._forward_hooks.clear()
         module._forward_pre_hooks.clear()
-    return backbone.eval()
+    backbone.eval()  # mmpretrain's ResNet.train() returns None
+    return backbone
 
 
 @torch.no_grad()
-def max_abs_diff(algorithm, pruned_backbone, threshold, input_size) -> float:
-    """Pruned vs modulated (P < threshold zeroed), over all stage outputs.
+def max_abs_diff(algorithm, pruned_backbone, realized, input_size) -> float:
+    """Pruned vs modulated under the P the export realizes (removed units'
+    P set to 0), over all stage outputs.
 
     Changes ``algorithm``'s cached P in place (a deep copy would keep hooks
     bound to the original's scaler), so it runs last.
     """
-    algorithm.cached_probs.mul_(algorithm.cached_probs >= threshold)
+    algorithm.cached_probs.copy_(torch.cat(realized))
     algorithm.scaler.probs = algorithm.current_probs()
     x = torch.randn(2, 3, input_size, input_size)
     expected = algorithm.architecture.backbone(x)
@@ -96,22 +104,24 @@ def measure(name: str, args) -> dict:
     checkpoint = args.checkpoint if name == args.backbones[0] else None
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         algorithm = build_algorithm(CONFIGS[name], checkpoint)
-        result = export_pruned(algorithm, param_budget=args.budget)
-        report = compare(plain_backbone(algorithm), result.model.backbone,
-                         args.input_size, batches=(1, 16),
-                         repeats=args.repeats)
+        result = export_pruned(algorithm, param_budget=args.budget,
+                               round_to=args.round_to)
+        pruned = copy.deepcopy(result.model.backbone)
+        report = compare(plain_backbone(algorithm), pruned, args.input_size,
+                         batches=(1, 16), repeats=args.repeats,
+                         channels_last=not args.nchw)
         report['max_abs_diff'] = max_abs_diff(
-            algorithm, result.model.backbone, result.threshold,
-            args.input_size)
+            algorithm, result.model.backbone, result.probs, args.input_size)
     report.update(backbone=name, config=CONFIGS[name], budget=args.budget,
-                  threshold=result.threshold,
+                  threshold=result.threshold, round_to=args.round_to,
                   p_source=checkpoint or 'untrained modulator')
     batch16 = report['latency']['batch16']
     report['latency_ratio'] = batch16['after_ms'] / batch16['before_ms']
-    print(f'\n== MA-Net {name}, budget {args.budget}, P from '
-          f'{report["p_source"]}, {args.input_size} px')
+    print(f'\n== MA-Net {name}, budget {args.budget}, widths rounded to '
+          f'{args.round_to}, {"NCHW" if args.nchw else "channels-last"}, P '
+          f'from {report["p_source"]}, {args.input_size} px')
     print(format_report(report))
-    print(f'max abs diff vs modulated (P < delta zeroed): '
+    print(f'max abs diff vs modulated (removed units\' P = 0): '
           f'{report["max_abs_diff"]:.2e}', flush=True)
     return report
 
@@ -124,6 +134,10 @@ def main():
                         help='share of backbone parameters to keep')
     parser.add_argument('--checkpoint',
                         help='trained MA-Net checkpoint of the first backbone')
+    parser.add_argument('--round-to', type=int, default=1,
+                        help='round pruned widths up to multiples of this')
+    parser.add_argument('--nchw', action='store_true',
+                        help='time in NCHW instead of channels-last')
     parser.add_argument('--input-size', type=int, default=224)
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--json-out', help='save every figure as JSON')

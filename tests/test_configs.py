@@ -9,10 +9,12 @@ from mmengine.registry import DefaultScope
 
 from conftest import ROOT
 
+# model configs; the benchmark suites (configs/suites) are checked by
+# tests/test_benchmark_suite.py
 CONFIGS = sorted(
     osp.relpath(p, ROOT)
     for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-    if '_base_' not in p)
+    if '_base_' not in p and '/suites/' not in p)
 # ImageNet / COCO models are the same modules at other sizes: load them only
 BUILT = [c for c in CONFIGS if c.startswith(('configs/resnet', 'configs/manet',
                                              'configs/astronet'))

@@ -125,3 +125,27 @@ def test_bad_widths_are_refused():
         MODELS.build(dict(type='astro_mm.PrunedResNet',
                           base=BACKBONES['resnet18-cifar'],
                           widths={'layer1.0': [0]}))
+
+
+@pytest.mark.parametrize('name', ['resnet18-cifar', 'resnet50-cifar'])
+def test_round_to_keeps_multiples_and_the_realized_function(name):
+    algo = _algorithm(name)
+    full = inner_widths(algo.architecture.backbone)
+    result = export_pruned(algo, param_budget=0.6, round_to=4)
+    assert result.params_after <= 0.6 * result.params_before
+    for block, widths in result.widths.items():
+        for width, original in zip(widths, full[block]):
+            assert width % 4 == 0 or width == original, (block, widths)
+    # the export computes the algorithm under the P it reports realized
+    inputs = torch.randn(2, 3, 32, 32)
+    algo.cached_probs.copy_(torch.cat(result.probs))
+    with torch.no_grad():
+        expected = algo(inputs, mode='tensor')
+        actual = result.model(inputs, mode='tensor')
+    assert (actual - expected).abs().max() <= 1e-4
+    # rounding keeps more units than the bare threshold would
+    bare = export_pruned(_algorithm(name), threshold=result.threshold)
+    assert sum(map(sum, result.widths.values())) >= sum(
+        map(sum, bare.widths.values()))
+    with pytest.raises(ValueError, match='round_to'):
+        export_pruned(algo, round_to=0)

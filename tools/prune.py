@@ -49,6 +49,9 @@ def parse_args(argv=None):
                        help='instead of delta: share of backbone parameters '
                        'to keep, e.g. 0.6')
     parser.add_argument('--out', required=True, help='output checkpoint .pth')
+    parser.add_argument('--round-to', type=int, default=1,
+                        help='round pruned widths up to multiples of this '
+                        '(e.g. 8 for GPU tensor cores)')
     parser.add_argument('--input-size', type=int, default=32,
                         help='image size for FLOPs and latency')
     parser.add_argument('--latency-repeats', type=int, default=10)
@@ -101,13 +104,17 @@ def main(argv=None):
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         algorithm = load_algorithm(cfg, args.checkpoint)
         result = export_pruned(algorithm, threshold=args.threshold,
-                               param_budget=args.param_budget)
+                               param_budget=args.param_budget,
+                               round_to=args.round_to)
         plain = copy.deepcopy(algorithm.architecture.backbone)
         for module in plain.modules():
             module._forward_hooks.clear()
             module._forward_pre_hooks.clear()
-        report = compare(plain, result.model.backbone, args.input_size,
-                         repeats=args.latency_repeats)
+        # timed in channels-last, the faster format for CPU inference (as
+        # benchmarks/pruning_speedup.py); copies keep the export untouched
+        report = compare(plain, copy.deepcopy(result.model.backbone),
+                         args.input_size, repeats=args.latency_repeats,
+                         channels_last=True)
     report.update(threshold=result.threshold, param_budget=args.param_budget,
                   config=args.config, checkpoint=args.checkpoint)
     buffer = io.BytesIO()

@@ -2,18 +2,11 @@
 import copy
 from typing import List
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 
-from astro_mm.models.pruning.report import flops
+from astro_mm.models.pruning.report import flops, input_channels
 from astro_mm.registry import MODELS
-
-
-def _input_channels(backbone: torch.nn.Module) -> int:
-    first = next((m for m in backbone.modules()
-                  if isinstance(m, torch.nn.modules.conv._ConvNd)), None)
-    return first.in_channels if first is not None else 3
 
 
 def _parse_options(options: List[str]) -> dict:
@@ -54,6 +47,6 @@ def classifier_complexity(config: str, cfg_options: List[str],
         module._forward_hooks.clear()
         module._forward_pre_hooks.clear()
     backbone_flops = flops(backbone, input_size,
-                           in_channels=_input_channels(backbone))
+                           in_channels=input_channels(backbone))
     return dict(params_M=round(params / 1e6, 4),
                 flops_G=round(backbone_flops / 1e9, 4))

@@ -12,6 +12,7 @@ optim_wrapper = _base_.alternating_optim_wrapper
 # The short schedule: one round every 10 iterations (the authors' code
 # alternates every batch), 2 warm-up rounds, then Phi- and W-rounds alternate.
 custom_hooks = [
-    dict(_base_.alternating_hook, round_unit='iter', round_interval=10)
+    dict(_base_.alternating_hook, round_unit='iter', round_interval=10),
+    dict(_base_.probability_history_hook, interval=10),
 ]
 model.update(warmup_rounds=2)

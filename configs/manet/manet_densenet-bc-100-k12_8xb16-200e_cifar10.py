@@ -11,4 +11,4 @@ _base_ = [
 model = dict(
     _delete_=True, architecture=_base_.model, **_base_.manet_algorithm)
 optim_wrapper = _base_.alternating_optim_wrapper
-custom_hooks = [_base_.alternating_hook]
+custom_hooks = [_base_.alternating_hook, _base_.probability_history_hook]

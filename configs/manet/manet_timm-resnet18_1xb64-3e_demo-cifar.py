@@ -18,6 +18,7 @@ model = dict(
     _delete_=True, architecture=timm_architecture, **_base_.manet_algorithm)
 optim_wrapper = _base_.alternating_optim_wrapper
 custom_hooks = [
-    dict(_base_.alternating_hook, round_unit='iter', round_interval=10)
+    dict(_base_.alternating_hook, round_unit='iter', round_interval=10),
+    dict(_base_.probability_history_hook, interval=10),
 ]
 model.update(warmup_rounds=2)

@@ -20,4 +20,4 @@ optim_wrapper = dict(
     tnet=dict(optimizer=_base_.optim_wrapper.optimizer,
               clip_grad=dict(max_norm=1.0)),
     paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)
-custom_hooks = [_base_.alternating_hook]
+custom_hooks = [_base_.alternating_hook, _base_.probability_history_hook]
