@@ -15,7 +15,10 @@ suite = dict(
     '(demo data; paper values are full-scale, for reference)',
     seeds=[0],
     prepare=['demo_data'],
-    input_size=64)
+    input_size=64,
+    # shared with demo-full.py, which reuses these runs and adds CDS and
+    # AstroNet
+    runs_root='work_dirs/suites/demo_runs')
 
 cls_configs = dict(
     plain='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
