@@ -12,8 +12,9 @@ suite = dict(
 methods = ['plain', 'cds', 'astronet', 'manet']
 runs = [
     dict(name=m, task='cls', method=m, label=_base_.labels[m],
-         config=_base_.cls_configs[m], paper=_base_.cls_paper[m],
-         prune=_base_.prune_specs if m in ('astronet', 'manet') else {})
+         config=_base_.cls_configs[m],
+         **(dict(prune=_base_.astro_prune[m]) if m in _base_.astro_prune
+            else dict(paper=_base_.cls_paper[m])))
     for m in methods
 ] + [
     dict(name=f'{d}_{m}', task='det', method=m, label=spec['label'],
