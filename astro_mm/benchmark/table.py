@@ -117,9 +117,10 @@ def to_markdown(cfg, rows: List[dict]) -> str:
                 f'{r["params_M"]:.2f} | {r["backbone_params_M"]:.2f} | '
                 f'{r["AP"]["n"]} | {r["minutes"]} |')
         if any(r['AP']['mean'] == 0 for r in det):
-            lines += ['', 'AP 0.0: the detector scored no prediction above '
-                      'its threshold (too short a schedule); reported as 0, '
-                      'see the run\'s test.log.']
+            lines += ['', 'AP 0.0: after too short a schedule no '
+                      'prediction matched the ground truth, or none scored '
+                      'above the detector\'s threshold; reported as 0, not '
+                      'dropped (see the run\'s test.log).']
         lines.append('')
     return '\n'.join(lines)
 
