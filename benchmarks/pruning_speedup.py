@@ -45,6 +45,7 @@ from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
 from astro_mm.compat import load_checkpoint_file
+from astro_mm.models.modulation import unmodulated_copy
 from astro_mm.models.pruning import export_pruned
 from astro_mm.models.pruning.report import compare, format_report
 from astro_mm.registry import MODELS
@@ -76,10 +77,7 @@ def build_algorithm(config: str, checkpoint=None):
 
 
 def plain_backbone(algorithm):
-    backbone = copy.deepcopy(algorithm.architecture.backbone)
-    for module in backbone.modules():
-        module._forward_hooks.clear()
-        module._forward_pre_hooks.clear()
+    backbone = unmodulated_copy(algorithm.architecture.backbone)
     backbone.eval()  # mmpretrain's ResNet.train() returns None
     return backbone
 

@@ -33,6 +33,7 @@ from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
+from astro_mm.models.modulation import unmodulated_copy
 from astro_mm.models.pruning import export_pruned
 from astro_mm.models.pruning.report import compare, format_report
 from astro_mm.registry import MODELS
@@ -106,10 +107,7 @@ def main(argv=None):
         result = export_pruned(algorithm, threshold=args.threshold,
                                param_budget=args.param_budget,
                                round_to=args.round_to)
-        plain = copy.deepcopy(algorithm.architecture.backbone)
-        for module in plain.modules():
-            module._forward_hooks.clear()
-            module._forward_pre_hooks.clear()
+        plain = unmodulated_copy(algorithm.architecture.backbone)
         # timed in channels-last, the faster format for CPU inference (as
         # benchmarks/pruning_speedup.py); copies keep the export untouched
         report = compare(plain, copy.deepcopy(result.model.backbone),

@@ -1,4 +1,5 @@
 """Params and FLOPs of a classification config's task network."""
+import argparse
 import copy
 from typing import List
 
@@ -10,11 +11,12 @@ from astro_mm.registry import MODELS
 
 
 def _parse_options(options: List[str]) -> dict:
-    parsed = {}
-    for option in options:
-        key, value = option.split('=', 1)
-        parsed[key] = DictAction._parse_iterable(value)
-    return parsed
+    """``key=value`` strings parsed exactly as the tools' --cfg-options."""
+    if not options:
+        return {}
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(['--cfg-options', *options]).cfg_options
 
 
 def classifier_complexity(config: str, cfg_options: List[str],
@@ -42,10 +44,8 @@ def classifier_complexity(config: str, cfg_options: List[str],
     params = sum(p.numel() for p in tnet.parameters())
     if dropped is not None:
         params -= sum(p.numel() for p in dropped.parameters())
+    # a freshly built algorithm has no P yet: its scaling hooks are no-ops
     backbone = tnet.backbone
-    for module in backbone.modules():  # an astro wrapper's scaling hooks
-        module._forward_hooks.clear()
-        module._forward_pre_hooks.clear()
     backbone_flops = flops(backbone, input_size,
                            in_channels=input_channels(backbone))
     return dict(params_M=round(params / 1e6, 4),

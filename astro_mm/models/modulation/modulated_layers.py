@@ -11,6 +11,7 @@ slice of the attention output, i.e. the input of the output projection
 ``proj`` (``kind='head'``). Which units a backbone family modulates by
 default is set in :mod:`.unit_rules`.
 """
+import copy
 import re
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Union
@@ -300,3 +301,18 @@ class UnitScaler:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+
+
+def unmodulated_copy(module: nn.Module) -> nn.Module:
+    """A deep copy of a modulated module (or a part of it) that computes
+    the plain network.
+
+    ``copy.deepcopy`` also copies the forward hooks of the
+    :class:`UnitScaler`, and those still read the *original* scaler's P;
+    every forward hook of the copy is therefore dropped.
+    """
+    plain = copy.deepcopy(module)
+    for child in plain.modules():
+        child._forward_hooks.clear()
+        child._forward_pre_hooks.clear()
+    return plain

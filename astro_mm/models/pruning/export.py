@@ -26,6 +26,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
+from ..modulation import unmodulated_copy
 from .folding import fold_unit_probs
 from .strategies import (PruningStrategy, inner_widths, prune_units,
                          strategy_for)
@@ -181,11 +182,7 @@ def export_pruned(algorithm,
     }
     probs = algorithm.current_probs()
     realized = None
-    model = copy.deepcopy(algorithm.architecture)
-    # hooks of the algorithm's UnitScaler were copied too: drop them all
-    for module in model.modules():
-        module._forward_hooks.clear()
-        module._forward_pre_hooks.clear()
+    model = unmodulated_copy(algorithm.architecture)
     backbone = model.backbone
     params_before = _params(backbone)
     if probs is not None:
