@@ -17,7 +17,21 @@ also when a config names no astro_mm type.
 Inside astro_mm components, children from other libraries are built with
 their prefix too (``mmpretrain.ResNet``), so a config means the same thing
 under any default scope.
+
+Config keys are checked when an astro_mm model or hook is built: a key its
+constructor does not take raises :class:`ConfigKeyError` naming the class,
+the unknown keys and the valid ones (Python's own ``TypeError`` names only
+the first unknown key, and a constructor with ``**kwargs`` may never say
+anything). The check is the build function of astro_mm's ``MODELS`` and
+``HOOKS`` and wraps that of mmengine's root registries (which the runner
+builds the top-level model and the hooks with) and, on ``import astro_mm``,
+mmdet's and mmpretrain's ``MODELS`` (which build backbones such as
+``astro_mm.PrunedResNet``); it acts on astro_mm's own types only.
 """
+import inspect
+from typing import Callable, Optional, Set
+
+from torch import nn
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
@@ -27,6 +41,105 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPP
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
+
+# Keys every build function handles itself.
+_BUILD_KEYS = {'type', '_scope_'}
+
+
+class ConfigKeyError(TypeError):
+    """A config gives an astro_mm type a key its constructor does not take."""
+
+
+def accepted_keys(obj) -> Optional[Set[str]]:
+    """The keyword arguments a class or function accepts.
+
+    A class's ``**kwargs`` are taken to be passed on to the next
+    ``__init__`` in its MRO (as every astro_mm class does), so their keys
+    are that one's, and so on up to a constructor without ``**kwargs``, or
+    ``object`` / ``nn.Module``, which take none.
+
+    Returns:
+        set[str] | None: The names, or None when any name is accepted (a
+        function with ``**kwargs``).
+    """
+    chain = [c.__dict__.get('__init__') for c in obj.__mro__] \
+        if inspect.isclass(obj) else [obj]
+    keys: Set[str] = set()
+    for cls, init in zip(getattr(obj, '__mro__', [obj]), chain):
+        if init is None:
+            continue
+        if cls in (object, nn.Module):  # take nothing, refuse the rest
+            return keys
+        params = list(inspect.signature(init).parameters.values())
+        if inspect.isclass(obj):
+            params = params[1:]  # self
+        keys |= {
+            p.name for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            return keys
+        if not inspect.isclass(obj):
+            return None
+    return None
+
+
+def check_cfg_keys(obj, cfg, default_args: Optional[dict] = None) -> None:
+    """Raise :class:`ConfigKeyError` if ``cfg`` has keys ``obj`` refuses.
+
+    Args:
+        obj (type | callable): What ``cfg['type']`` names.
+        cfg (dict): Its config.
+        default_args (dict, optional): Keys the build function adds.
+    """
+    valid = accepted_keys(obj)
+    if valid is None:
+        return
+    given = set(cfg) | set(default_args or {})
+    unknown = sorted(given - valid - _BUILD_KEYS)
+    if unknown:
+        raise ConfigKeyError(
+            f"astro_mm.{obj.__name__}: unknown config keys {unknown}; valid "
+            f'keys: {sorted(valid)}')
+
+
+def _is_astro_mm(obj) -> bool:
+    return getattr(obj, '__module__', '').startswith('astro_mm.')
+
+
+def checked_build_func(build_func: Callable) -> Callable:
+    """``build_func`` that first checks the keys of astro_mm types.
+
+    Args:
+        build_func (callable): A registry's build function, e.g. mmengine's
+            ``build_from_cfg``; called unchanged after the check.
+    """
+    if getattr(build_func, '_astro_mm_checked', False):
+        return build_func
+
+    def build(cfg, registry, default_args=None, **kwargs):
+        obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+        obj = obj_type
+        if isinstance(obj_type, str):
+            with registry.switch_scope_and_registry(
+                    cfg.get('_scope_')) as scoped:
+                obj = scoped.get(obj_type)
+        if obj is not None and _is_astro_mm(obj):
+            check_cfg_keys(obj, cfg, default_args)
+        return build_func(cfg, registry, default_args, **kwargs)
+
+    build._astro_mm_checked = True
+    build.__doc__ = build_func.__doc__
+    return build
+
+
+def check_keys_on_build(registry: Registry) -> None:
+    """Make ``registry`` check astro_mm types' config keys (idempotent)."""
+    registry.build_func = checked_build_func(registry.build_func)
+
+
+check_keys_on_build(MMENGINE_MODELS)
+check_keys_on_build(MMENGINE_HOOKS)
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['astro_mm.models'])
 DATASETS = Registry(

@@ -1,38 +1,61 @@
 """Cost of modulation: plain ResNet-18 vs MA-Net (and AstroNet) ResNet-18.
 
-Both models train side by side in one process on the same batches, their
-steps alternating (plain, astro, plain, astro, ...) so that machine noise
-hits both alike. The schedule is Algorithm 1's: warm-up rounds (10 % of the
-steps), then Phi- and W-rounds alternating.
+Time: both models train side by side in one process on the same batches,
+their steps alternating (plain, astro, plain, astro, ...) so that machine
+noise hits both alike. An astro step is timed as training pays for it: the
+:class:`~astro_mm.engine.AlternationHook`'s ``before_train_iter`` (which calls
+``set_round``: at a round's start the weight descriptors, the modulator's
+forward and the caching of P) plus ``train_step``. The schedule is the
+hook's (``--round-unit``, ``--round-interval``) with Algorithm 1's warm-up
+rounds (``--warmup-rounds``, 10 % of the steps by default), so a new round
+mode of the hook is benchmarked by naming it.
 
-Memory: on a GPU, ``torch.cuda.max_memory_allocated`` per step; on a CPU,
-where torch has no allocator statistics, the bytes a step holds: parameters,
-gradients, optimizer state, plus the peak of tensors autograd saves for the
-backward pass (counted with ``saved_tensors_hooks``).
+Weight updates: every ``step()`` of the TNet's optimizer is counted (an
+optimizer step hook), so ``time_per_w_update_ratio`` is the price of one
+update of W whatever the schedule does per step: the astro arm's time over
+its number of W updates (warm-up and W steps; Phi steps update none),
+divided by the same for the plain arm (one update per step).
+
+Memory: a separate pass per arm, alone in the process, over the first steps
+of the same schedule (up to the second step of each phase, so that every
+round's set-up and a steady step of each phase are seen). The figure is the
+peak of live tensor bytes, gradients and optimizer state included as they
+exist at the peak: on a GPU ``torch.cuda.max_memory_allocated``; on a CPU
+the torch profiler's allocation and free events (``profile_memory=True``)
+summed in order from the arm's construction on, and their maximum taken.
 
 The last line is::
 
-    modulation_overhead: time_ratio=<x> mem_ratio=<y> w_round_ratio=<a> phi_round_ratio=<b>
+    modulation_overhead: time_ratio=<x> mem_ratio=<y> w_round_ratio=<a> phi_round_ratio=<b> time_per_w_update_ratio=<c>
 
-(MA-Net / plain: whole-schedule time, peak memory, per-step time in W-rounds,
-per-step time in Phi-rounds). Targets on a 2-core CPU: time <= 1.15,
-memory <= 1.2, W-round <= 1.05, Phi-round <= 1.25.
+(MA-Net / plain: whole-schedule time, peak memory, median step time in
+W-rounds, median step time in Phi-rounds, time per TNet weight update over
+the whole schedule). Targets on a 2-core CPU: time <= 1.15, memory <= 1.2,
+W-round <= 1.05, Phi-round <= 1.25.
 
 Example::
 
     python benchmarks/modulation_overhead.py --steps 60 --batch-size 64
 """
 import argparse
+import gc
+import json
+import os
 import statistics
+import tempfile
 import time
+import warnings
 from collections import defaultdict
+from types import SimpleNamespace
+from typing import Callable, Dict, List
 
 import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import astro_mm  # noqa: F401
-from astro_mm.registry import MODELS
+from astro_mm.engine.hooks import alternation_hook
+from astro_mm.registry import HOOKS, MODELS
 
 ARCH = dict(
     type='mmpretrain.ImageClassifier',
@@ -48,33 +71,74 @@ MODULATORS = {
     'manet': dict(type='astro_mm.MANetModulator', num_astrocytes=4),
     'astronet': dict(type='astro_mm.AstroNetModulator'),
 }
+# round units that need an epoch length, which a stream of batches lacks
+UNSUPPORTED_UNITS = ('epoch', )
 
 
-class SavedBytes:
-    """Peak bytes of tensors autograd keeps for the backward pass."""
+class Arm:
+    """One model under training: its optimizer wrapper, the work done before
+    each step (the round's set-up; none for the plain network) and a count
+    of the TNet's weight updates.
 
-    def __init__(self):
-        self.live = self.peak = 0
+    Args:
+        model: The model (``train_step(data, optim_wrapper)``).
+        optim_wrapper: Its optimizer wrapper.
+        tnet_optimizer: The optimizer that updates the TNet's weights W.
+        before_step (callable): ``before_step(step)`` runs inside the timed
+            step, before ``train_step``.
+        phase (callable): The phase the current step is in.
+    """
 
-    def pack(self, tensor):
-        self.live += tensor.numel() * tensor.element_size()
-        self.peak = max(self.peak, self.live)
-        return tensor
+    def __init__(self, model, optim_wrapper, tnet_optimizer,
+                 before_step: Callable[[int], None] = lambda step: None,
+                 phase: Callable[[], str] = lambda: 'plain'):
+        self.model = model
+        self.optim_wrapper = optim_wrapper
+        self.before_step = before_step
+        self.phase = phase
+        self.w_updates = 0
+        tnet_optimizer.register_step_post_hook(self._count)
 
-    def unpack(self, tensor):
-        return tensor
+    def _count(self, *args) -> None:
+        self.w_updates += 1
+
+    def step(self, index: int, batch) -> None:
+        """Step ``index`` of the schedule, round set-up included."""
+        self.before_step(index)
+        self.model.train_step(batch, self.optim_wrapper)
 
 
-def state_bytes(model, optim_wrapper) -> int:
-    total = sum(p.numel() * p.element_size() for p in model.parameters())
-    total += sum(p.grad.numel() * p.grad.element_size()
-                 for p in model.parameters() if p.grad is not None)
-    wrappers = getattr(optim_wrapper, 'optim_wrappers', {'': optim_wrapper})
-    for wrapper in wrappers.values():
-        for state in wrapper.optimizer.state.values():
-            total += sum(v.numel() * v.element_size() for v in state.values()
-                         if torch.is_tensor(v))
-    return total
+def build_plain(device: str) -> Arm:
+    torch.manual_seed(0)
+    model = MODELS.build(ARCH).to(device)
+    optim_wrapper = build_optim_wrapper(model, dict(SGD))
+    return Arm(model, optim_wrapper, optim_wrapper.optimizer)
+
+
+def build_astro(method: str, args, device: str) -> Arm:
+    """The modulated network, its rounds set by the AlternationHook."""
+    torch.manual_seed(0)
+    algo = MODELS.build(dict(
+        type='astro_mm.AlternatingAlgorithm', architecture=ARCH,
+        modulator=MODULATORS[method],
+        warmup_rounds=args.warmup_rounds)).to(device)
+    optim_wrapper = build_optim_wrapper(algo, dict(
+        constructor='astro_mm.AlternatingOptimWrapperConstructor',
+        tnet=SGD, mnet=SGD))
+    hook = HOOKS.build(dict(type='astro_mm.AlternationHook',
+                            round_unit=args.round_unit,
+                            round_interval=args.round_interval))
+    # the runner attributes the hook reads (no epochs in a stream of batches)
+    runner = SimpleNamespace(
+        model=algo, iter=0, epoch=0, max_iters=args.steps)
+    hook.before_train(runner)
+
+    def before_step(index: int) -> None:
+        runner.iter = index
+        hook.before_train_iter(runner, batch_idx=index)
+
+    return Arm(algo, optim_wrapper, optim_wrapper['tnet'].optimizer,
+               before_step, lambda: algo.phase)
 
 
 def make_batches(num, batch_size, seed=0):
@@ -91,71 +155,152 @@ def make_batches(num, batch_size, seed=0):
     return batches
 
 
-def timed_step(model, optim_wrapper, batch, device):
-    saved = SavedBytes()
+def _sync(device: str) -> None:
     if device == 'cuda':
         torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
+
+
+def timed_step(arm: Arm, index: int, batch, device: str) -> float:
+    _sync(device)
     start = time.perf_counter()
-    with torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack):
-        model.train_step(batch, optim_wrapper)
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        memory = torch.cuda.max_memory_allocated()
-    else:
-        memory = saved.peak + state_bytes(model, optim_wrapper)
-    return time.perf_counter() - start, memory
+    arm.step(index, batch)
+    _sync(device)
+    return time.perf_counter() - start
 
 
-def run(method, args, device):
-    torch.manual_seed(0)
-    plain = MODELS.build(ARCH).to(device)
-    torch.manual_seed(0)
-    algo = MODELS.build(dict(
-        type='astro_mm.AlternatingAlgorithm', architecture=ARCH,
-        modulator=MODULATORS[method],
-        warmup_rounds=args.warmup_rounds)).to(device)
-    plain_ow = build_optim_wrapper(plain, dict(SGD))
-    algo_ow = build_optim_wrapper(algo, dict(
-        constructor='astro_mm.AlternatingOptimWrapperConstructor',
-        tnet=SGD, mnet=SGD))
-    batches = make_batches(args.distinct_batches, args.batch_size)
-    times, memory = defaultdict(lambda: defaultdict(list)), defaultdict(int)
-    for step in range(args.warmup_steps + args.steps):
+def time_schedule(method: str, args, batches, device: str) -> Dict:
+    """Both arms through the whole schedule, steps interleaved."""
+    plain, astro = build_plain(device), build_astro(method, args, device)
+    arms = dict(plain=plain, astro=astro)
+    # the first steps warm caches up: run, not measured, in round 1
+    for step in range(args.warmup_steps):
+        for arm in arms.values():
+            arm.step(0, batches[step % len(batches)])
+    for arm in arms.values():
+        arm.w_updates = 0
+    times = defaultdict(lambda: defaultdict(list))  # arm -> astro phase
+    phases = []
+    for step in range(args.steps):
         batch = batches[step % len(batches)]
-        algo.set_round(max(step - args.warmup_steps, 0) // args.round_interval + 1)
-        phase = algo.phase
-        order = [('plain', plain, plain_ow), ('astro', algo, algo_ow)]
-        for name, model, ow in (order if step % 2 == 0 else order[::-1]):
-            seconds, mem = timed_step(model, ow, batch, device)
-            if step >= args.warmup_steps:  # the first steps warm caches up
-                times[name][phase].append(seconds)
-                memory[name] = max(memory[name], mem)
+        order = list(arms.items())
+        seconds = {
+            name: timed_step(arm, step, batch, device)
+            for name, arm in (order if step % 2 == 0 else order[::-1])
+        }
+        phases.append(astro.phase())
+        for name, value in seconds.items():
+            times[name][phases[-1]].append(value)
+    return dict(times=times, phases=phases,
+                w_updates={name: arm.w_updates for name, arm in arms.items()})
+
+
+def memory_steps(phases: List[str]) -> int:
+    """Steps up to the second one of every phase of the schedule."""
+    seen, last = defaultdict(int), 0
+    for index, phase in enumerate(phases):
+        seen[phase] += 1
+        if seen[phase] <= 2:
+            last = index
+    return last + 1
+
+
+def _cpu_peak(trace_path: str) -> int:
+    """Peak of live CPU tensor bytes in a profiler trace, from its start."""
+    with open(trace_path) as f:
+        events = json.load(f)['traceEvents']
+    memory = sorted(  # stable: events of one microsecond keep their order
+        ((float(e['ts']), e['args']['Bytes']) for e in events
+         if e.get('name') == '[memory]' and e['args'].get('Device Type') == 0),
+        key=lambda event: event[0])
+    live = peak = 0
+    for _, delta in memory:
+        live += delta
+        peak = max(peak, live)
+    return peak
+
+
+def peak_memory(build: Callable[[], Arm], num_steps: int, batches,
+                device: str) -> int:
+    """Peak tensor bytes of one arm, built and trained alone."""
+    gc.collect()
+    if device == 'cuda':
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        arm = build()
+        for step in range(num_steps):
+            arm.step(step, batches[step % len(batches)])
+        _sync(device)
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
+    warnings.filterwarnings('ignore', '.*Profiler clears events')
+    with profile(activities=[ProfilerActivity.CPU],
+                 profile_memory=True) as prof:
+        arm = build()
+        for step in range(num_steps):
+            arm.step(step, batches[step % len(batches)])
+        del arm
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'trace.json')
+        prof.export_chrome_trace(path)
+        return _cpu_peak(path)
+
+
+def phase_ratio(times: Dict, phase: str) -> float:
+    """Median astro step over median plain step, in the steps of ``phase``
+    (both arms ran the same steps, interleaved)."""
+    if phase not in times['astro']:
+        return float('nan')
+    return (statistics.median(times['astro'][phase]) /
+            statistics.median(times['plain'][phase]))
+
+
+def ratios(timing: Dict, memory: Dict[str, int]) -> Dict[str, float]:
+    """The figures of the last line, astro over plain."""
+    times, updates = timing['times'], timing['w_updates']
     total = {n: sum(sum(v) for v in times[n].values()) for n in times}
-    per_step = {
-        phase: statistics.median(times['astro'][phase]) /
-        statistics.median(times['plain'][phase])
-        for phase in times['astro']
-    }
-    counts = {p: len(v) for p, v in times['astro'].items()}
-    ratios = dict(
+    per_phase = {phase: phase_ratio(times, phase) for phase in times['astro']}
+    per_update = {n: total[n] / max(updates[n], 1) for n in total}
+    return dict(
         time_ratio=total['astro'] / total['plain'],
         mem_ratio=memory['astro'] / memory['plain'],
-        w_round_ratio=per_step.get('tnet', float('nan')),
-        phi_round_ratio=per_step.get('phi', float('nan')))
-    print(f'{method}: steps per phase {counts}; plain {total["plain"]:.1f} s, '
-          f'{method} {total["astro"]:.1f} s; peak memory plain '
-          f'{memory["plain"] / 2**20:.0f} MiB, {method} '
-          f'{memory["astro"] / 2**20:.0f} MiB; warm-up step ratio '
-          f'{per_step.get("warmup", float("nan")):.3f}', flush=True)
-    return ratios
+        w_round_ratio=per_phase.get('tnet', float('nan')),
+        phi_round_ratio=per_phase.get('phi', float('nan')),
+        time_per_w_update_ratio=per_update['astro'] / per_update['plain'])
 
 
-def main():
+def run(method: str, args, device: str, batches) -> Dict[str, float]:
+    timing = time_schedule(method, args, batches, device)
+    num_steps = memory_steps(timing['phases'])
+    memory = dict(
+        plain=peak_memory(lambda: build_plain(device), num_steps, batches,
+                          device),
+        astro=peak_memory(lambda: build_astro(method, args, device),
+                          num_steps, batches, device))
+    result = ratios(timing, memory)
+    times = timing['times']
+    counts = {p: len(v) for p, v in times['astro'].items()}
+    total = {n: sum(sum(v) for v in times[n].values()) for n in times}
+    print(f'{method}: steps per phase {counts}; W updates plain '
+          f'{timing["w_updates"]["plain"]}, {method} '
+          f'{timing["w_updates"]["astro"]}; plain {total["plain"]:.1f} s, '
+          f'{method} {total["astro"]:.1f} s; peak memory (first {num_steps} '
+          f'steps) plain {memory["plain"] / 2**20:.0f} MiB, {method} '
+          f'{memory["astro"] / 2**20:.0f} MiB; step ratio per phase ' +
+          ', '.join(f'{p} {phase_ratio(times, p):.3f}' for p in counts),
+          flush=True)
+    return result
+
+
+def parse_args(argv=None):
+    units = [u for u in alternation_hook.ROUND_UNITS
+             if u not in UNSUPPORTED_UNITS]
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=60,
                         help='measured steps (warm-up rounds included)')
     parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--round-unit', default='iter', choices=units,
+                        help="the AlternationHook's round_unit")
     parser.add_argument('--round-interval', type=int, default=6,
                         help='steps per round')
     parser.add_argument('--warmup-rounds', type=int, default=1,
@@ -163,16 +308,23 @@ def main():
     parser.add_argument('--warmup-steps', type=int, default=3,
                         help='unmeasured steps before the schedule')
     parser.add_argument('--distinct-batches', type=int, default=8)
-    parser.add_argument('--methods', nargs='+', default=['astronet', 'manet'])
+    parser.add_argument('--methods', nargs='+', default=['astronet', 'manet'],
+                        choices=sorted(MODULATORS))
     parser.add_argument('--device', default=None)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     init_default_scope('mmpretrain')
     print(f'device {device}, torch {torch.__version__}, threads '
           f'{torch.get_num_threads()}, batch {args.batch_size}, {args.steps} '
-          f'steps, round every {args.round_interval} steps, R_TN '
-          f'{args.warmup_rounds}', flush=True)
-    results = {m: run(m, args, device) for m in args.methods}
+          f'steps, round_unit {args.round_unit!r}, round every '
+          f'{args.round_interval} steps, R_TN {args.warmup_rounds}',
+          flush=True)
+    batches = make_batches(args.distinct_batches, args.batch_size)
+    results = {m: run(m, args, device, batches) for m in args.methods}
     for method, r in results.items():
         print(f'{method}: ' + ' '.join(f'{k}={v:.3f}' for k, v in r.items()))
     r = results.get('manet', next(iter(results.values())))

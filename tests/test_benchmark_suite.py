@@ -130,6 +130,32 @@ def test_bad_suite_configs_name_the_key(tmp_path):
         load_suite(str(path), ROOT)
 
 
+@pytest.mark.parametrize('old, new, message', [
+    # a typo in suite: it used to run seed 0 without a word
+    ("name='x')", "name='x', seed=[1, 2])",
+     r"suite: unknown keys \['seed'\] \(did you mean 'seed' -> 'seeds'\?\); "
+     r"allowed: \[.*'input_size', 'name', 'prepare', 'runs_root', 'seeds', "
+     r"'title'.*\]"),
+    # the right key, at the wrong level
+    ("name='x')\n", "name='x')\nseeds = [1, 2]\n",
+     r"seeds: a suite setting at the top level of the file is ignored; put "
+     r"it inside suite=dict"),
+    ("method='plain'", "method='plain', seed=[3]",
+     r"runs\[0\] \(a\): unknown keys \['seed'\] .*'seeds'.*allowed:"),
+])
+def test_unknown_suite_keys_are_refused_with_the_valid_ones(
+        tmp_path, old, new, message):
+    good = ("suite = dict(name='x')\nruns = [dict(name='a', task='cls', "
+            "method='plain', config='configs/resnet/"
+            "resnet18_1xb64-3e_demo-cifar.py')]\n")
+    path = tmp_path / 'suite.py'
+    path.write_text(good.replace(old, new))
+    assert new in path.read_text()
+    with pytest.raises(SuiteConfigError, match=message) as err:
+        load_suite(str(path), ROOT)
+    assert str(path) in str(err.value)
+
+
 def test_every_suite_config_of_the_repo_loads():
     suites = [f for f in os.listdir(os.path.join(ROOT, 'configs', 'suites'))
               if f.endswith('.py') and not f.startswith('_')]

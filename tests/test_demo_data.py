@@ -317,5 +317,36 @@ def test_generated_cifar_without_manifest_uses_official_md5(
     (root / MANIFEST_NAME).unlink()
     # Without a manifest the files are held to CIFAR-10's md5 sums, which
     # generated data cannot match; download=False, so nothing is fetched.
-    with pytest.raises(RuntimeError, match='Cannot find GeneratedCIFAR10'):
+    with pytest.raises(RuntimeError, match='Cannot find GeneratedCIFAR10') \
+            as err:
         _build_cifar(root)
+    assert 'python tools/generate_demo_data.py' in str(err.value)
+    assert 'download=True' not in str(err.value)
+
+
+def test_train_before_the_demo_data_exists_names_the_generator(tmp_path):
+    """tools/train.py on a demo config with no data: the command that makes
+    it, not mmpretrain's advice to download (nothing can be)."""
+    from conftest import run_tool
+    missing = tmp_path / 'demo_cifar'
+    proc = run_tool(
+        'tools/train.py', 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
+        '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={missing}',
+        f'val_dataloader.dataset.data_root={missing}',
+        f'test_dataloader.dataset.data_root={missing}', check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f'Cannot find GeneratedCIFAR10 data in {missing}' in output
+    assert 'run python tools/generate_demo_data.py' in output
+    assert 'download=True' not in output
+
+
+def test_missing_demo_coco_names_the_generator(tmp_path):
+    from astro_mm.registry import DATASETS
+    ann = tmp_path / 'demo_coco' / 'annotations' / 'instances_train.json'
+    with pytest.raises(FileNotFoundError,
+                       match=r'instances_train\.json is missing .*generate '
+                       r'the demo set with python tools/generate_demo_data'):
+        DATASETS.build(dict(type='astro_mm.CheckedCocoDataset',
+                            ann_file=str(ann), pipeline=[]))

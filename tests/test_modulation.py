@@ -355,15 +355,15 @@ def _astronet(seed=0, **kwargs):
 @pytest.mark.parametrize('shape', ['unet', 'fcn', 'cnn'])
 def test_astronet_shapes_and_padding(shape):
     an = _astronet(shape=shape, width=4, num_iters=2)
-    probs, aux = an(_descs())
-    assert [p.shape for p in probs] == [(u, ) for u in UNITS]
-    flat = torch.cat(probs)
+    logits, aux = an(_descs())  # the MNet returns logits; P = sigmoid
+    assert [z.shape for z in logits] == [(u, ) for u in UNITS]
+    flat = torch.sigmoid(torch.cat(logits))
     assert flat.min() > 0 and flat.max() < 1
     # e^t and the temporal term are over the real units only: recompute them
     # from P^1 (the same AN, T = 1) and P^2, without the padded positions
     one = _astronet(shape=shape, width=4, num_iters=1)
     one.load_state_dict(an.state_dict())
-    p1 = torch.cat(one(_descs())[0])
+    p1 = torch.sigmoid(torch.cat(one(_descs())[0]))
     p2 = flat
     e2 = (p2 / p2.norm() - p1 / p1.norm()).norm()
     assert torch.allclose(aux['e_t'], e2, atol=1e-6)
@@ -431,9 +431,9 @@ def _manet(seed=0, **kwargs):
 
 def test_manet_shapes_and_reg():
     net = _manet()
-    probs, aux = net(_descs(), _descs(seed=1))
-    assert [p.shape for p in probs] == [(u, ) for u in UNITS]
-    flat = torch.cat(probs)
+    logits, aux = net(_descs(), _descs(seed=1))  # logits; P = sigmoid
+    assert [z.shape for z in logits] == [(u, ) for u in UNITS]
+    flat = torch.sigmoid(torch.cat(logits))
     assert flat.min() > 0 and flat.max() < 1
     assert torch.isfinite(aux['loss_reg']) and aux['loss_reg'] > 0
     aux['loss_reg'].backward()
@@ -453,7 +453,7 @@ def test_manet_chain_vs_independent():
     indep = _manet(joint='independent').eval()
     for a, b in zip(chain.parameters(), indep.parameters()):
         assert torch.equal(a, b)  # same seed, same weights
-    # larger decoders, so the comparison does not hinge on 1e-3 weights
+    # larger decoders, so the comparison does not hinge on small weights
     torch.manual_seed(1)
     for decoder in chain.decoders:
         nn.init.normal_(decoder.weight, std=0.3)
@@ -503,8 +503,14 @@ def test_manet_end_round_carries_the_state():
         p_eval, _ = net(descs, with_reg=False)
     net.end_round()
     assert torch.equal(net.lstm_state, zeros)
-    # training forward: recorded as the next state, used after end_round
+    # a read in training mode (with_reg=False: W-steps, logs) records
+    # nothing either: only a Phi-step's forward carries state
     net.train()
+    with torch.no_grad():
+        net(descs, with_reg=False)
+    assert torch.equal(net.next_lstm_state, zeros)
+    assert not net.next_own_history.any()
+    # training forward: recorded as the next state, used after end_round
     probs, _ = net(descs)
     assert torch.equal(net.lstm_state, zeros)
     assert net.next_lstm_state.abs().sum() > 0
@@ -559,9 +565,14 @@ def test_alternation_hook_rounds():
     assert AlternationHook('iter').round_of(runner) == 8
     assert AlternationHook('iter', 3).round_of(runner) == 3
     seen = []
-    runner.model = SimpleNamespace(set_round=seen.append)
+    runner.max_iters = 28
+    runner.model = SimpleNamespace(
+        set_round=lambda *args, **kwargs: seen.append((args, kwargs)))
     AlternationHook('iter', 3).before_train_iter(runner, 0)
-    assert seen == [3]
+    assert seen == [((3, ), dict(progress=0.25, per_batch=False))]
+    seen.clear()
+    AlternationHook('batch', 3).before_train_iter(runner, 0)
+    assert seen == [((3, ), dict(progress=0.25, per_batch=True))]
 
 
 # --------------------------------------------------------- 3. gradients
@@ -608,9 +619,9 @@ def test_alternating_phases(modulator, param_names):
     assert not any(p.requires_grad for _, p in arch_params)
     assert all(p.requires_grad for _, p in mod_params)
     batch = algo.data_preprocessor(data, True)
-    probs, _ = algo.modulator(algo._descriptors(),
-                              algo._rows(algo.previous_snapshot))
-    algo.scaler.probs = probs
+    logits, _ = algo.modulator(algo._descriptors(),
+                               algo._rows(algo.previous_snapshot))
+    algo.scaler.probs = [torch.sigmoid(z) for z in logits]
     task_loss = algo.architecture(**batch, mode='loss')['loss']
     named = dict(mod_params)
     grads = torch.autograd.grad(task_loss, [named[n] for n in param_names],
@@ -678,9 +689,9 @@ def test_set_round_caches_p_per_round():
 
     def fresh_probs():
         with torch.no_grad():
-            probs, _ = algo.modulator(weight_descriptors(algo.layers),
-                                      algo._rows(algo.previous_snapshot))
-        return algo._flat(probs)
+            logits, _ = algo.modulator(weight_descriptors(algo.layers),
+                                       algo._rows(algo.previous_snapshot))
+        return torch.sigmoid(algo._flat(logits))  # paper mode: P = sigmoid
 
     algo.set_round(3)
     assert algo.phase == 'tnet'

@@ -15,6 +15,7 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 import astro_mm  # noqa: F401  (registers the components)
+from astro_mm.models.algorithms.alternating import prunable_layer_names
 from astro_mm.models.modulation import (ModulatedLayer, UnitScaler,
                                         find_modulated_layers)
 from astro_mm.models.pruning import export_pruned, inner_widths
@@ -252,8 +253,9 @@ def test_task_loss_gives_phi_a_gradient(name, modulator):
     algo.set_round(2)  # a Phi-round
     assert algo.phase == 'phi'
     data = algo.data_preprocessor(_batch(), True)
-    probs, _ = algo.modulator(algo._descriptors(),
-                              algo._rows(algo.previous_snapshot))
+    logits, _ = algo.modulator(algo._descriptors(),
+                               algo._rows(algo.previous_snapshot))
+    probs = [torch.sigmoid(z) for z in logits]  # paper mode: P = sigmoid
     for p in probs:
         p.retain_grad()
     algo.scaler.probs = probs
@@ -315,7 +317,16 @@ def test_pruned_network_computes_the_thresholded_modulated_one(name):
     algo = _pruning_algorithm(name)
     inputs = torch.randn(2, 3, 32, 32)
     result = export_pruned(algo, threshold=DELTA)
-    algo.cached_probs.mul_(algo.cached_probs >= DELTA)
+    # units under delta switched off in the prunable slots only: a
+    # modulated unit outside them (Swin's heads, timm ResNet's conv2 /
+    # downsample) is never zeroed, its P is folded as it is
+    slots = set(prunable_layer_names(algo.architecture.backbone))
+    probs = algo._rows(algo.cached_probs.clone())
+    expected_probs = [p * (p >= DELTA) if layer.name in slots else p
+                      for layer, p in zip(algo.layers, probs)]
+    for realized, want in zip(result.probs, expected_probs):
+        assert torch.equal(realized, want)
+    algo.cached_probs.copy_(algo._flat(expected_probs))
     with torch.no_grad():
         expected = algo(inputs, mode='tensor')
         actual = result.model(inputs, mode='tensor')
@@ -344,7 +355,8 @@ def test_pruned_widths_by_family():
     # ViT: [heads, FFN hidden] per layer; one head of two removed
     assert sorted(widths['vit']) == ['layers.0', 'layers.1']
     assert all(w[0] == 1 and 1 <= w[1] < 64 for w in widths['vit'].values())
-    # Swin: FFN hidden only (heads are folded to zero, not removed)
+    # Swin: FFN hidden only (heads are not a prunable slot: their P is
+    # folded as it is, neither removed nor zeroed)
     assert sorted(widths['swin']) == ['stages.0.blocks.0', 'stages.1.blocks.0']
     assert all(len(w) == 1 for w in widths['swin'].values())
 

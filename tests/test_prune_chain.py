@@ -1,6 +1,7 @@
 """The whole chain on tiny settings: train an MA-Net classifier -> prune it
 with tools/prune.py -> test the pruned classifier -> swap the pruned
-backbone into each of the four detectors -> train and evaluate them."""
+backbone into each of the four detectors -> train and evaluate them; the
+Faster R-CNN long enough to show that it learns."""
 import json
 
 import pytest
@@ -29,6 +30,13 @@ custom_hooks = [
 ]
 model = dict(warmup_rounds=1)
 """
+# Faster R-CNN, without the demo schedule's 50-iteration lr warm-up, has
+# clearly learned its 8 training images after 15 iterations (measured, seed
+# 0: box AP 12.7 / AP50 18.8 there, against 0.0 / 0.0 at initialization).
+# DETR, CondInst and BoxInst score no AP on the demo set even after 100
+# iterations (benchmarks/RESULTS.md), so they train one iteration: that they
+# run.
+LEARNING_ITERS = 15
 DETECTORS = {
     'faster_rcnn': 'configs/faster_rcnn/faster-rcnn_r18-manet_fpn_200i_demo-coco.py',
     'detr': 'configs/detr/detr_r18-manet_200i_demo-coco.py',
@@ -89,20 +97,69 @@ def test_detector_backbone_holds_the_pruned_weights(pruned):
         detector.init_weights()
     source = load_checkpoint_file(str(pruned['out']))['state_dict']
     for key, value in detector.backbone.state_dict().items():
-        torch.testing.assert_close(value, source[f'backbone.{key}'], msg=key)
+        assert torch.equal(value, source[f'backbone.{key}']), key
 
 
-@pytest.mark.parametrize('name', sorted(DETECTORS))
+def _swap_options(pruned):
+    return [f'model.backbone.widths={pruned["out"]}',
+            f'model.backbone.init_cfg.checkpoint={pruned["out"]}']
+
+
+@pytest.mark.parametrize('name', sorted(set(DETECTORS) - {'faster_rcnn'}))
 def test_pruned_backbone_in_detector_trains_and_evaluates(
         name, pruned, demo_root, tmp_path):
     config = DETECTORS[name]
-    options = demo_coco_options(demo_root, iters=1) + [
-        f'model.backbone.widths={pruned["out"]}',
-        f'model.backbone.init_cfg.checkpoint={pruned["out"]}'
-    ]
+    options = demo_coco_options(demo_root, iters=1) + _swap_options(pruned)
     run_tool('tools/train.py', config, '--work-dir', str(tmp_path),
              '--cfg-options', *options)
     run_tool('tools/test.py', config, str(tmp_path / 'iter_1.pth'),
              '--work-dir', str(tmp_path), '--cfg-options', *options)
     summary = read_metrics(tmp_path)['summary']
-    assert 'AP' in summary['bbox']
+    assert set(summary['bbox']) == {'AP', 'AP50', 'AP75', 'AP_S', 'AP_M',
+                                    'AP_L'}
+
+
+def _save_initialized_detector(config, options, path):
+    """The detector as training starts: built, backbone swapped (strict),
+    heads randomly initialized with seed 0."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.runner import set_random_seed
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(f'{ROOT}/{config}')
+    cfg.merge_from_dict(dict(option.split('=', 1) for option in options))
+    set_random_seed(0)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        detector = MODELS.build(cfg.model)
+        detector.init_weights()
+    torch.save(dict(state_dict=detector.state_dict(), meta={}), path)
+
+
+def test_detector_learns_with_the_pruned_backbone(pruned, demo_root,
+                                                  tmp_path):
+    """Box AP on the training images: trained beats initialized."""
+    config = DETECTORS['faster_rcnn']
+    coco = f'{demo_root}/demo_coco/'
+    on_train_images = [
+        'test_dataloader.dataset.ann_file=annotations/instances_train.json',
+        'test_dataloader.dataset.data_prefix.img=train/',
+        f'test_evaluator.ann_file={coco}annotations/instances_train.json'
+    ]
+    options = demo_coco_options(demo_root, iters=LEARNING_ITERS) + \
+        _swap_options(pruned) + ['randomness.seed=0',
+                                 'param_scheduler.0.start_factor=1.0']
+    _save_initialized_detector(config, _swap_options(pruned),
+                               tmp_path / 'init.pth')
+    run_tool('tools/test.py', config, str(tmp_path / 'init.pth'),
+             '--work-dir', str(tmp_path / 'init'), '--cfg-options', *options,
+             *on_train_images)
+    run_tool('tools/train.py', config, '--work-dir', str(tmp_path),
+             '--cfg-options', *options)
+    run_tool('tools/test.py', config,
+             str(tmp_path / f'iter_{LEARNING_ITERS}.pth'), '--work-dir',
+             str(tmp_path / 'trained'), '--cfg-options', *options,
+             *on_train_images)
+    before = read_metrics(tmp_path / 'init')['summary']['bbox']
+    after = read_metrics(tmp_path / 'trained')['summary']['bbox']
+    assert after['AP'] >= before['AP'] + 3.0, (before, after)
+    assert after['AP50'] >= before['AP50'] + 8.0, (before, after)

@@ -1,9 +1,12 @@
 """Physical pruning: equivalence, real parameter cuts, rebuild from widths."""
+import math
+
 import pytest
 import torch
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
+from astro_mm.models.algorithms.alternating import prunable_layer_names
 from astro_mm.models.pruning import export_pruned, inner_widths
 from astro_mm.registry import MODELS
 
@@ -54,13 +57,28 @@ def _algorithm(name, seed=0):
     return algo.eval()
 
 
+def _prunable(algo):
+    """Per modulated layer: is it a prunable slot (its units can go)?"""
+    slots = set(prunable_layer_names(algo.architecture.backbone))
+    return [layer.name in slots for layer in algo.layers]
+
+
 @pytest.mark.parametrize('name', sorted(BACKBONES))
 def test_pruned_network_computes_the_thresholded_modulated_one(name):
     algo = _algorithm(name)
     inputs = torch.randn(2, 3, 32, 32)
     result = export_pruned(algo, threshold=DELTA)
-    # the modulated network, with units under delta switched off
-    algo.cached_probs.mul_(algo.cached_probs >= DELTA)
+    # the modulated network, with the prunable slots' units under delta
+    # switched off; units outside the slots (conv2 / conv3 / downsample of
+    # the residual stream) are never zeroed: their P is folded as it is
+    probs = algo._rows(algo.cached_probs.clone())
+    prunable = _prunable(algo)
+    assert any(prunable) and not all(prunable)
+    expected_probs = [p * (p >= DELTA) if can_prune else p
+                      for p, can_prune in zip(probs, prunable)]
+    for realized, want in zip(result.probs, expected_probs):
+        assert torch.equal(realized, want)
+    algo.cached_probs.copy_(algo._flat(expected_probs))
     with torch.no_grad():
         expected = algo(inputs, mode='tensor')
         actual = result.model(inputs, mode='tensor')
@@ -77,9 +95,16 @@ def test_pruned_network_computes_the_thresholded_modulated_one(name):
 
 def test_param_budget_sets_the_threshold():
     algo = _algorithm('resnet18-cifar')
+    probs = algo._rows(algo.cached_probs.clone())
     result = export_pruned(algo, param_budget=0.6)
     assert result.params_after <= 0.6 * result.params_before
     assert result.params_after > 0.45 * result.params_before  # not overshot
+    # a budget ranks by P / cost: no single threshold
+    assert math.isnan(result.threshold)
+    # units outside the prunable slots are never zeroed by a budget
+    for p, realized, can_prune in zip(probs, result.probs, _prunable(algo)):
+        if not can_prune:
+            assert torch.equal(realized, p)
     with pytest.raises(ValueError, match='param_budget'):
         export_pruned(algo, param_budget=1.5)
 
@@ -143,9 +168,24 @@ def test_round_to_keeps_multiples_and_the_realized_function(name):
         expected = algo(inputs, mode='tensor')
         actual = result.model(inputs, mode='tensor')
     assert (actual - expected).abs().max() <= 1e-4
-    # rounding keeps more units than the bare threshold would
-    bare = export_pruned(_algorithm(name), threshold=result.threshold)
-    assert sum(map(sum, result.widths.values())) >= sum(
+    # a budget has no threshold (NaN): take the smallest P the budget kept
+    # in a prunable slot; every unit it kept has P >= that, so the bare
+    # threshold export keeps at least as much, and rounding keeps more
+    # units than the bare threshold would
+    assert math.isnan(result.threshold)
+    kept = [realized[realized != 0] for realized, can_prune in zip(
+        result.probs, _prunable(algo)) if can_prune]
+    smallest = float(min(k.min() for k in kept if k.numel()))
+    bare = export_pruned(_algorithm(name), threshold=smallest)
+    rounded = export_pruned(_algorithm(name), threshold=smallest, round_to=4)
+    for block, widths in bare.widths.items():
+        for w_budget, w_bare, w_rounded, original in zip(
+                result.widths[block], widths, rounded.widths[block],
+                full[block]):
+            assert w_bare >= w_budget, block
+            assert w_rounded >= w_bare, block
+            assert w_rounded % 4 == 0 or w_rounded == original, block
+    assert sum(map(sum, rounded.widths.values())) > sum(
         map(sum, bare.widths.values()))
     with pytest.raises(ValueError, match='round_to'):
         export_pruned(algo, round_to=0)

@@ -1,6 +1,8 @@
 """Safe-by-default checkpoint loading and atomic checkpoint writes."""
 import argparse
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -9,7 +11,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from astro_mm.compat import (TRUSTED_ENV, UnsafeCheckpointError,
                              atomic_write_bytes, load_checkpoint_file,
-                             trusted_checkpoints)
+                             stale_temp_files, trusted_checkpoints)
 from conftest import PRETRAIN_CONFIG, run_tool
 
 
@@ -118,3 +120,32 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
     assert target.read_bytes() == b'new'
     LocalBackend().put_text('epoch_1.pth', str(tmp_path / 'last_checkpoint'))
     assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_1.pth'
+
+
+def test_next_write_removes_only_stale_temp_files(tmp_path):
+    from astro_mm.compat.checkpoint import _host_tag
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()  # a process that wrote, then died (its pid is free)
+    alive = subprocess.Popen([sys.executable, '-c', 'import time; '
+                              'time.sleep(60)'])
+    host = _host_tag()
+    names = dict(
+        killed=f'.iter_9.pth.atomic.{host}.{dead.pid}.a1b2c3d4.tmp',
+        killed_text=f'.last_checkpoint.atomic.{host}.{dead.pid}.x_y_z123.tmp',
+        writing=f'.iter_9.pth.atomic.{host}.{alive.pid}.a1b2c3d4.tmp',
+        own=f'.iter_9.pth.atomic.{host}.{os.getpid()}.a1b2c3d4.tmp',
+        other_host=f'.iter_9.pth.atomic.{host}x.{dead.pid}.a1b2c3d4.tmp',
+        not_ours=f'.iter_9.pth.{dead.pid}.tmp')
+    try:
+        for name in names.values():
+            (tmp_path / name).write_bytes(b'half')
+        assert sorted(stale_temp_files(str(tmp_path))) == sorted(
+            str(tmp_path / names[k]) for k in ('killed', 'killed_text'))
+        atomic_write_bytes(b'new', str(tmp_path / 'iter_12.pth'))
+    finally:
+        alive.kill()
+        alive.wait()
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {'iter_12.pth'} | {
+        names[k] for k in ('writing', 'own', 'other_host', 'not_ours')}
+    assert (tmp_path / 'iter_12.pth').read_bytes() == b'new'

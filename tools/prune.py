@@ -1,13 +1,20 @@
 """Physically prune a trained AstroNet / MA-Net checkpoint.
 
-Removes the units with P < delta (inner channels of residual blocks,
-DenseNet bottleneck channels, transformer FFN neurons and heads), folds
-the remaining P into the weights, and writes:
+Removes the units of the prunable slots with P below the threshold (inner
+channels of residual blocks, DenseNet bottleneck channels, transformer FFN
+neurons and heads; default threshold: delta in the paper mode, the gate
+threshold in the budget-aware mode) or, with ``--param-budget``, the units
+ranked lowest by P relative to their cost; folds the remaining P into the
+weights; re-estimates the batch-norm statistics on training batches
+(``--recalibrate-batches``, 0 to skip); and writes:
 
 * ``OUT`` (.pth): a standard checkpoint of the plain, smaller classifier
   (``state_dict`` keys as mmpretrain's, ``meta.pruned_widths``);
 * ``OUT`` with .py: its config (the backbone is ``astro_mm.PrunedBackbone``
-  with those widths), for ``tools/test.py`` and fine-tuning;
+  with those widths, ``load_from`` the pruned checkpoint): the fine-tuning
+  config, ``python tools/train.py OUT.py`` fine-tunes the pruned network
+  (schedule: ``--finetune-epochs``, ``--finetune-lr``), ``tools/test.py
+  OUT.py OUT`` evaluates it as pruned;
 * ``OUT`` with .json: the prune report (params and FLOPs before / after,
   share removed per stage, measured latency), also printed.
 
@@ -25,18 +32,26 @@ import argparse
 import copy
 import io
 import json
+import math
 import os.path as osp
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 
 import astro_mm  # noqa: F401
+from astro_mm.apis import finetune_config
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 from astro_mm.models.modulation import unmodulated_copy
-from astro_mm.models.pruning import export_pruned
+from astro_mm.models.pruning import (BASELINE_PRUNERS, PruneResult,
+                                     export_pruned, inner_widths,
+                                     prune_baseline)
+
+BASELINES = tuple(BASELINE_PRUNERS)
+from astro_mm.models.pruning.recalibration import recalibrate_batch_norm
 from astro_mm.models.pruning.report import compare, format_report
-from astro_mm.registry import MODELS
+from astro_mm.registry import HOOKS, MODELS
 
 
 def parse_args(argv=None):
@@ -44,15 +59,41 @@ def parse_args(argv=None):
     parser.add_argument('config', help='the astro config the run trained')
     parser.add_argument('checkpoint', help='its checkpoint')
     group = parser.add_mutually_exclusive_group()
-    group.add_argument('--threshold', type=float, default=1e-3,
-                       help='delta: units with P < delta are removed')
+    group.add_argument('--threshold', type=float,
+                       help='units with P below it are removed (default: '
+                       'delta in the paper mode, the gate threshold in the '
+                       'budget-aware mode)')
     group.add_argument('--param-budget', type=float,
-                       help='instead of delta: share of backbone parameters '
-                       'to keep, e.g. 0.6')
+                       help='instead of a threshold: share of the backbone\'s '
+                       'parameters (--cost) to keep, e.g. 0.6')
     parser.add_argument('--out', required=True, help='output checkpoint .pth')
+    parser.add_argument(
+        '--method', choices=('astro', 'none') + BASELINES,
+        help='what ranks the units: astro (an astro config\'s P, the '
+        'default there), none (keep every unit: the unpruned network with '
+        'the same fine-tune config), or a baseline pruner of a plain '
+        'network (with --param-budget)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the random baseline')
     parser.add_argument('--round-to', type=int, default=1,
                         help='round pruned widths up to multiples of this '
                         '(e.g. 8 for GPU tensor cores)')
+    parser.add_argument('--min-keep', type=float,
+                        help='share of every prunable layer\'s units always '
+                        'kept (default: the budget-aware mode\'s, else one '
+                        'unit)')
+    parser.add_argument('--cost', choices=('params', 'flops'),
+                        default='params', help='what --param-budget counts')
+    parser.add_argument('--recalibrate-batches', type=int, default=50,
+                        help='training batches to re-estimate batch-norm '
+                        'statistics on after pruning (0: keep them)')
+    parser.add_argument('--finetune-epochs', type=int,
+                        help='schedule of the fine-tuning config written '
+                        'next to OUT: epochs, cosine decay (default: the '
+                        'training config\'s schedule)')
+    parser.add_argument('--finetune-lr', type=float,
+                        help='learning rate of the fine-tuning config '
+                        '(default: the TNet\'s)')
     parser.add_argument('--input-size', type=int, default=32,
                         help='image size for FLOPs and latency')
     parser.add_argument('--latency-repeats', type=int, default=10)
@@ -63,36 +104,99 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def load_algorithm(cfg: Config, checkpoint: str):
-    """Build the config's model and load the checkpoint into it."""
-    if not str(cfg.model.get('type', '')).endswith('AlternatingAlgorithm'):
-        raise ValueError(
-            f'the model of this config is {cfg.model.get("type")}, not an '
-            'astro_mm.AlternatingAlgorithm: there is no P to prune by')
-    model_cfg = copy.deepcopy(cfg.model)
+def is_algorithm(cfg: Config) -> bool:
+    return str(cfg.model.get('type', '')).endswith('AlternatingAlgorithm')
+
+
+def classifier_config(cfg: Config) -> ConfigDict:
+    """The plain classifier of a config (an astro config's architecture)."""
+    return cfg.model.architecture if is_algorithm(cfg) else cfg.model
+
+
+def _load_model(model_cfg, cfg: Config, checkpoint: str):
+    model_cfg = copy.deepcopy(model_cfg)
     if 'data_preprocessor' in cfg:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    algorithm = MODELS.build(model_cfg)
+    model = MODELS.build(model_cfg)
     state = load_checkpoint_file(checkpoint, map_location='cpu')
-    algorithm.load_state_dict(state.get('state_dict', state))
-    return algorithm.eval()
+    model.load_state_dict(state.get('state_dict', state))
+    return model.eval()
 
 
-def pruned_config(cfg: Config, widths: dict, checkpoint: str) -> Config:
-    """The plain classifier config with the pruned backbone."""
-    arch = copy.deepcopy(cfg.model.architecture)
+def load_algorithm(cfg: Config, checkpoint: str):
+    """Build the config's model and load the checkpoint into it."""
+    if not is_algorithm(cfg):
+        raise ValueError(
+            f'the model of this config is {cfg.model.get("type")}, not an '
+            'astro_mm.AlternatingAlgorithm: there is no P to prune by (a '
+            'plain network is pruned with --method and a baseline)')
+    return _load_model(cfg.model, cfg, checkpoint)
+
+
+def _needs_algorithm(hook_cfg) -> bool:
+    hook_type = hook_cfg.get('type')
+    hook_cls = hook_type if isinstance(hook_type, type) else \
+        HOOKS.get(hook_type)
+    return bool(getattr(hook_cls, 'needs_alternating_algorithm', False))
+
+
+def pruned_config(cfg: Config, widths: dict, checkpoint: str,
+                  finetune_epochs=None, finetune_lr=None) -> Config:
+    """The plain classifier config with the pruned backbone: what
+    ``tools/train.py`` fine-tunes and ``tools/test.py`` evaluates."""
+    arch = copy.deepcopy(classifier_config(cfg))
     arch.backbone = ConfigDict(type='astro_mm.PrunedBackbone',
                                base=arch.backbone, widths=widths)
     out = copy.deepcopy(cfg)
     out.model = arch
-    out.load_from = checkpoint
+    # hooks of Algorithm 1 (rounds, P history) have no algorithm to act on
     out.custom_hooks = [h for h in cfg.get('custom_hooks', [])
-                        if 'AlternationHook' not in str(h.get('type'))]
+                        if not _needs_algorithm(h)]
     out.pop('model_wrapper_cfg', None)
     if 'tnet' in cfg.optim_wrapper:
         out.optim_wrapper = ConfigDict(
             type='OptimWrapper', optimizer=cfg.optim_wrapper.tnet.optimizer)
-    return out
+        if 'clip_grad' in cfg.optim_wrapper.tnet:
+            out.optim_wrapper.clip_grad = cfg.optim_wrapper.tnet.clip_grad
+    return finetune_config(out, finetune_epochs, finetune_lr, checkpoint)
+
+
+def _input_shape(cfg: Config, args) -> tuple:
+    channels = cfg.model.architecture.backbone.get('in_channels', 3)
+    return (channels, args.input_size, args.input_size)
+
+
+def _prune(args, cfg: Config, method: str):
+    """The pruned classifier (a PruneResult) and the unpruned backbone."""
+    if method == 'astro':
+        algorithm = load_algorithm(cfg, args.checkpoint)
+        result = export_pruned(algorithm, threshold=args.threshold,
+                               param_budget=args.param_budget,
+                               round_to=args.round_to,
+                               min_keep=args.min_keep, cost=args.cost,
+                               input_shape=_input_shape(cfg, args)
+                               if args.cost == 'flops' else None)
+        return result, unmodulated_copy(algorithm.architecture.backbone)
+    classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
+    if method == 'none':  # the unpruned network, for the same fine-tune
+        params = sum(p.numel() for p in classifier.backbone.parameters())
+        result = PruneResult(copy.deepcopy(classifier),
+                             inner_widths(classifier.backbone), float('nan'),
+                             params, params)
+    else:
+        if args.param_budget is None:
+            raise ValueError(f'--method {method} needs --param-budget')
+        if args.round_to != 1 or args.cost != 'params':
+            raise ValueError(f'--method {method} supports neither --round-to '
+                             'nor --cost flops (Torch-Pruning baselines '
+                             'count parameters)')
+        data = Runner.build_dataloader(cfg.train_dataloader) \
+            if BASELINE_PRUNERS[method].needs_data else None
+        result = prune_baseline(
+            classifier, method, args.param_budget, data=data, seed=args.seed,
+            min_keep=args.min_keep or 0.,
+            input_size=(args.input_size, args.input_size))
+    return result, copy.deepcopy(classifier.backbone)
 
 
 def main(argv=None):
@@ -102,32 +206,51 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    method = args.method or ('astro' if is_algorithm(cfg) else None)
+    if method is None:
+        raise ValueError(
+            f'{args.config} is a plain network: name a baseline with '
+            f'--method ({", ".join(("none", ) + BASELINES)})')
+    if method == 'astro' and not is_algorithm(cfg):
+        raise ValueError(f'--method astro needs an astro config; '
+                         f'{args.config} is a plain network')
+    if method != 'astro' and args.threshold is not None:
+        raise ValueError('--threshold is for P; a baseline takes '
+                         '--param-budget')
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        algorithm = load_algorithm(cfg, args.checkpoint)
-        result = export_pruned(algorithm, threshold=args.threshold,
-                               param_budget=args.param_budget,
-                               round_to=args.round_to)
-        plain = unmodulated_copy(algorithm.architecture.backbone)
+        result, unpruned = _prune(args, cfg, method)
+        if args.recalibrate_batches:
+            loader = Runner.build_dataloader(cfg.train_dataloader)
+            recalibrate_batch_norm(result.model, loader,
+                                   args.recalibrate_batches)
+            result.model.eval()
         # timed in channels-last, the faster format for CPU inference (as
         # benchmarks/pruning_speedup.py); copies keep the export untouched
-        report = compare(plain, copy.deepcopy(result.model.backbone),
+        report = compare(unpruned, copy.deepcopy(result.model.backbone),
                          args.input_size, repeats=args.latency_repeats,
                          channels_last=True)
-    report.update(threshold=result.threshold, param_budget=args.param_budget,
+    threshold = None if math.isnan(result.threshold) else result.threshold
+    report.update(method=method, threshold=threshold,
+                  param_budget=args.param_budget,
+                  recalibrated_batches=args.recalibrate_batches,
                   config=args.config, checkpoint=args.checkpoint)
     buffer = io.BytesIO()
     torch.save(dict(state_dict=result.model.state_dict(),
                     meta=dict(pruned_widths=result.widths,
-                              threshold=result.threshold,
+                              method=method, threshold=threshold,
                               source_config=args.config,
                               source_checkpoint=args.checkpoint)), buffer)
     atomic_write_bytes(buffer.getvalue(), args.out)
     stem = args.out[:-len('.pth')]
-    pruned_config(cfg, result.widths, args.out).dump(stem + '.py')
+    pruned_config(cfg, result.widths, args.out, args.finetune_epochs,
+                  args.finetune_lr).dump(stem + '.py')
     atomic_write_bytes(json.dumps(report, indent=2).encode(), stem + '.json')
     print(format_report(report))
-    print(f'delta = {result.threshold:.6g}; wrote {args.out}, {stem}.py, '
-          f'{stem}.json')
+    how = (f'{method}, budget {args.param_budget:g} of the {args.cost}'
+           if args.param_budget is not None else
+           f'{method}, threshold {threshold}')
+    print(f'{how}; wrote {args.out}, {stem}.py (fine-tune: tools/train.py '
+          f'{stem}.py), {stem}.json')
     return report
 
 

@@ -6,9 +6,17 @@
 # build takes ~6 minutes on 2 cores, is cached outside the repo (keyed by
 # Python, torch and CPU/CUDA ops) so even a fresh clone skips the build.
 #
+# The stamp counts only when the key packages also import, so a damaged
+# venv (a half-removed package, a broken torch) is rebuilt from scratch.
+#
+# Requirements: Python >= 3.11 (the pinned scipy / contourpy / networkx need
+# it), and, unless the mmcv wheel is cached, a C++ compiler and the Python
+# headers; each is checked up front, with what to install.
+#
 # Environment:
 #   ASTRO_MM_CACHE  wheel cache folder (default: ~/.cache/astro_mm)
-#   PYTHON          interpreter used to create the venv (default: python3.11 or python3)
+#   PYTHON          interpreter used to create the venv (default: the first
+#                   of python3.11, python3.12, python3.13, python3)
 #   FORCE_CUDA=1    build mmcv's CUDA ops (also chosen when torch sees a GPU)
 set -euo pipefail
 
@@ -19,7 +27,12 @@ CONSTRAINTS="$ROOT/requirements/constraints.txt"
 CACHE="${ASTRO_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/astro_mm}"
 STAMP="$VENV/.astro_mm_setup_stamp"
 
+MIN_PY=3.11
+# What the set-up promises; the stamp is trusted only if these import.
+KEY_IMPORTS='import torch, torchvision, mmcv, mmcv.ops, mmengine, mmdet, mmpretrain, pycocotools, timm'
+
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf '[setup %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 pip_install() { "$PY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS" "$@"; }
 
 inputs_hash() {
@@ -40,16 +53,42 @@ install_fashion_mnist() {
     fi
 }
 
+check_python_version() {  # $1: interpreter, $2: what it is, $3: advice
+    [ -n "$1" ] || die "no python3 found; astro_mm needs Python >= $MIN_PY: install python$MIN_PY, or name it with PYTHON=/path/to/python$MIN_PY"
+    "$1" -c "import sys; sys.exit(sys.version_info < (${MIN_PY/./, }))" 2>/dev/null && return 0
+    local have
+    have="$("$1" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo unknown)"
+    die "$2 $1 is Python $have; astro_mm needs Python >= $MIN_PY (the pinned scipy, contourpy and networkx do). Install python$MIN_PY and run again with PYTHON=/path/to/python$MIN_PY${3:-}"
+}
+
+check_build_tools() {  # before compiling mmcv's C++ ops
+    local missing=""
+    command -v "${CXX:-c++}" >/dev/null || command -v g++ >/dev/null \
+        || missing="a C++ compiler (c++ / g++)"
+    if ! "$PY" -c "import os, sys, sysconfig; sys.exit(not os.path.isfile(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))"; then
+        missing="${missing:+$missing and }the Python headers (no Python.h in $("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])'))"
+    fi
+    [ -z "$missing" ] && return 0
+    die "building mmcv's C++ ops needs $missing. Install them, e.g. on Debian / Ubuntu: apt-get install g++ python$MIN_PY-dev; on Fedora: dnf install gcc-c++ python$MIN_PY-devel (pyenv's Pythons include the headers)"
+}
+
 install_fashion_mnist
 
 if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(inputs_hash)" ]; then
-    log "environment up to date ($VENV)"
-    exit 0
+    if "$PY" -c "$KEY_IMPORTS" 2>/dev/null; then
+        log "environment up to date ($VENV)"
+        exit 0
+    fi
+    log "the stamp is current but the key packages do not import (damaged venv): rebuilding $VENV"
+    rm -rf "$VENV"
 fi
 
 start=$SECONDS
-if [ ! -x "$PY" ]; then
-    BASE_PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ -x "$PY" ]; then
+    check_python_version "$PY" "the existing venv's" "; remove $VENV first"
+else
+    BASE_PY="${PYTHON:-$(command -v python$MIN_PY || command -v python3.12 || command -v python3.13 || command -v python3)}"
+    check_python_version "$BASE_PY" "interpreter"
     log "creating virtual environment with $BASE_PY"
     "$BASE_PY" -m venv "$VENV"
 fi
@@ -70,6 +109,7 @@ EOF
 )
 MMCV_DIR="$CACHE/wheels/mmcv-2.1.0-$PY_TAG-torch$TORCH_VER-$OPS_TAG"
 if ! ls "$MMCV_DIR"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
+    check_build_tools
     log "building mmcv 2.1.0 with $OPS_TAG ops (about 6 minutes on 2 cores; cached in $MMCV_DIR)"
     t=$SECONDS
     pip_install ninja psutil packaging
@@ -87,6 +127,6 @@ t=$SECONDS
 pip_install --no-build-isolation -e "$ROOT[tests]"
 log "  done in $((SECONDS - t)) s"
 
-"$PY" -c "import mmcv.ops, mmdet, mmpretrain, torchvision, astro_mm; print('stack:', 'torch', __import__('torch').__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
+"$PY" -c "$KEY_IMPORTS, astro_mm; print('stack:', 'torch', __import__('torch').__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
 inputs_hash > "$STAMP"
 log "environment ready in $((SECONDS - start)) s ($VENV)"

@@ -8,6 +8,8 @@ Example::
 """
 import argparse
 
+import torch
+
 import astro_mm  # noqa: F401  (compatibility patches, registries)
 from astro_mm.apis import (add_common_args, build_runner, load_config,
                            release_dist)
@@ -39,8 +41,12 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args)
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:  # mmengine's AmpOptimWrapper needs a GPU
+            cfg.optim_wrapper.type = 'astro_mm.AutocastOptimWrapper'
+            cfg.optim_wrapper.dtype = 'bfloat16'
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise RuntimeError(

@@ -1,4 +1,9 @@
-"""Run a suite: train / test / prune / swap / evaluate every run, resumably.
+"""Run a suite: train / test / prune / fine-tune / swap / evaluate every
+run, resumably.
+
+A pruned row goes train -> prune (tools/prune.py, which recalibrates the
+batch norms) -> test as pruned -> fine-tune (tools/train.py on the config
+prune wrote, when the suite has ``finetune``) -> test again.
 
 Every step goes through the same ``tools/train.py``, ``tools/test.py`` and
 ``tools/prune.py`` a user runs, each in a subprocess with its own log, so a
@@ -38,6 +43,16 @@ def checkpoint_params(checkpoint: str, prefix: str = '') -> int:
     state = state.get('state_dict', state)
     return sum(v.numel() for k, v in state.items()
                if k.startswith(prefix) and not k.endswith(BN_STATS))
+
+
+def _options_dict(options: List[str]) -> dict:
+    """``key=value`` strings as mmengine's DictAction parses them."""
+    from mmengine.config import DictAction
+    parsed = {}
+    for option in options:
+        key, _, value = option.partition('=')
+        parsed[key] = DictAction._parse_iterable(value)
+    return parsed
 
 
 class ToolError(RuntimeError):
@@ -164,6 +179,9 @@ class SuiteRunner:
         result = dict(checkpoint=checkpoint,
                       top1=summary.get('cls', {}).get('top1'))
         result.update(self._complexity(run, options))
+        if run.finetune_unpruned and self.cfg.suite.finetune:
+            result['top1_finetuned'] = self._finetune_unpruned(
+                run, checkpoint, unit_dir, options)
         result['pruned'] = {
             tag: self._prune(run, tag, spec, checkpoint, unit_dir, options,
                              result)
@@ -179,6 +197,47 @@ class SuiteRunner:
             osp.join(self.root, run.config), options,
             self.cfg.suite.input_size)
 
+    def finetune_args(self, run, options: List[str]) -> List[str]:
+        """tools/prune.py options of the suite's fine-tune schedule."""
+        spec = self.cfg.suite.finetune
+        if not spec:
+            return []
+        epochs = spec.get('epochs')
+        if epochs is None:
+            from mmengine.config import Config
+            cfg = Config.fromfile(osp.join(self.root, run.config))
+            cfg.merge_from_dict(_options_dict(options))
+            epochs = max(1, round(spec['share'] * cfg.train_cfg.max_epochs))
+        args = ['--finetune-epochs', str(epochs)]
+        if spec.get('lr') is not None:
+            args += ['--finetune-lr', str(spec['lr'])]
+        return args
+
+    def _finetune(self, config: str, unit_dir: str, name: str
+                  ) -> Tuple[str, Optional[float]]:
+        """Fine-tune with ``config`` (written by tools/prune.py) and test;
+        the checkpoint and its top-1."""
+        ft_dir = osp.join(unit_dir, name)
+        self.log(f'  fine-tuning {name}')
+        # no validation inside: the test below evaluates the same weights
+        checkpoint = self._train(config, ft_dir, ['train_cfg.val_begin=100000'])
+        summary = self._test(config, checkpoint, osp.join(ft_dir, 'test'), [])
+        return checkpoint, summary.get('cls', {}).get('top1')
+
+    def _finetune_unpruned(self, run, checkpoint: str, unit_dir: str,
+                           options: List[str]) -> Optional[float]:
+        """The unpruned network given the same fine-tune as pruned rows."""
+        out = osp.join(unit_dir, 'unpruned_finetune.pth')
+        if not osp.isfile(out[:-len('.pth')] + '.json'):
+            self._tool(['tools/prune.py', run.config, checkpoint, '--out', out,
+                        '--method', 'none', '--recalibrate-batches', '0',
+                        '--latency-repeats', '1'] +
+                       self.finetune_args(run, options) +
+                       ['--cfg-options'] + options,
+                       osp.join(unit_dir, 'unpruned_finetune.log'))
+        return self._finetune(out[:-len('.pth')] + '.py', unit_dir,
+                              'unpruned_finetuned')[1]
+
     def _prune(self, run, tag: str, spec: dict, checkpoint: str,
                unit_dir: str, options: List[str], unpruned: dict) -> dict:
         out = osp.join(unit_dir, f'pruned_{tag}.pth')
@@ -187,19 +246,29 @@ class SuiteRunner:
             how = (['--param-budget', str(spec['param_budget'])]
                    if 'param_budget' in spec else
                    ['--threshold', str(spec['threshold'])])
+            if 'method' in spec:
+                how += ['--method', spec['method']]
             self.log(f'  pruning {tag} ({" ".join(how)})')
             self._tool(['tools/prune.py', run.config, checkpoint, '--out', out,
                         '--input-size', str(self.cfg.suite.input_size)] + how +
+                       self.finetune_args(run, options) +
                        ['--cfg-options'] + options,
                        osp.join(unit_dir, f'prune_{tag}.log'))
         report = read_json(report_file)
-        summary = self._test(out[:-len('.pth')] + '.py', out,
+        pruned_config = out[:-len('.pth')] + '.py'
+        summary = self._test(pruned_config, out,
                              osp.join(unit_dir, f'pruned_{tag}_test'), [])
+        finetuned_checkpoint = finetuned = None
+        if self.cfg.suite.finetune:
+            finetuned_checkpoint, finetuned = self._finetune(
+                pruned_config, unit_dir, f'pruned_{tag}_finetuned')
         removed = report['params_before'] - report['params_after']
         batch16 = report['latency'].get('batch16', {})
         return dict(
             checkpoint=out,
             top1=summary.get('cls', {}).get('top1'),
+            top1_finetuned=finetuned,
+            finetuned_checkpoint=finetuned_checkpoint,
             threshold=report['threshold'],
             params_M=round(unpruned['params_M'] - removed / 1e6, 4),
             flops_G=round(report['flops_after'] / 1e9, 4),
@@ -208,22 +277,27 @@ class SuiteRunner:
             latency_ratio=(batch16['after_ms'] / batch16['before_ms']
                            if batch16 else None))
 
-    def backbone_checkpoint(self, spec: str, seed: int) -> Tuple[str, bool]:
-        """The checkpoint a det run takes, and whether it is pruned."""
+    def backbone_checkpoint(self, spec: str, seed: int
+                            ) -> Tuple[str, Optional[str]]:
+        """The weights a det run's backbone takes, and (for a pruned
+        backbone) the checkpoint whose meta holds its widths: the pruned
+        export, whose fine-tuned weights are taken when there are some."""
         source, _, tag = spec.partition(':')
         seeds = self.runs[source].seeds
         seed = seed if seed in seeds else seeds[0]
         result = self.result(source, seed)
         if tag:
-            return result['pruned'][tag]['checkpoint'], True
-        return result['checkpoint'], False
+            pruned = result['pruned'][tag]
+            return (pruned.get('finetuned_checkpoint') or
+                    pruned['checkpoint'], pruned['checkpoint'])
+        return result['checkpoint'], None
 
     def _run_det(self, run, seed: int) -> dict:
         unit_dir = self.unit_dir(run.name, seed)
-        backbone, pruned = self.backbone_checkpoint(run.backbone, seed)
+        backbone, widths = self.backbone_checkpoint(run.backbone, seed)
         swap = [f'model.backbone.init_cfg.checkpoint={backbone}']
-        if pruned:
-            swap.append(f'model.backbone.widths={backbone}')
+        if widths:
+            swap.append(f'model.backbone.widths={widths}')
         options = [f'randomness.seed={seed}'] + swap + list(run.cfg_options)
         checkpoint = self._train(run.config, unit_dir, options)
         summary = self._test(run.config, checkpoint,

@@ -8,9 +8,12 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
         seeds=[0],                 # default seeds of every run
         prepare=['demo_data'],     # 'demo_data' and / or 'fashion_mnist'
         input_size=64,             # image size for FLOPs / latency
-        runs_root=None)            # where run folders go (default: the
+        runs_root=None,            # where run folders go (default: the
                                    # suite's work dir); suites that share
                                    # runs (Tab. 2-4) name one folder
+        finetune=None)             # fine-tune after pruning:
+                                   # dict(epochs=N or share=0.2 of the
+                                   # run's training epochs, lr=0.01)
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
@@ -38,8 +41,14 @@ Run keys:
     cfg_options (list[str], optional): ``key=value`` overrides, as on the
         command line of the tools (training, testing and pruning).
     prune (dict, optional, cls): Tag -> ``dict(threshold=d)`` or
-        ``dict(param_budget=b)``, optionally with ``paper``; each gives a
-        pruned row (tools/prune.py).
+        ``dict(param_budget=b)``, optionally with ``paper`` and, for a
+        plain run, the baseline ``method`` (tools/prune.py --method); each
+        gives a pruned row (tools/prune.py: pruned, batch norms
+        recalibrated, then fine-tuned when the suite has ``finetune``; the
+        row shows top-1 before and after the fine-tune).
+    finetune_unpruned (bool, optional, cls): Also give the unpruned
+        network the suite's fine-tune (the plain reference of a pruning
+        table: every row then has the same total schedule).
     backbone (str, det): ``RUN`` (the cls run's checkpoint) or ``RUN:TAG``
         (its pruned export ``TAG``). Seed s of a det run takes seed s of
         the backbone run, or its first seed when it has no seed s.
@@ -47,6 +56,7 @@ Run keys:
     paper (dict, optional): The paper's numbers for the row (``top1``,
         ``params_M``, ``AP``, ...), printed beside the measured ones.
 """
+import difflib
 import os.path as osp
 from typing import Dict, List
 
@@ -55,10 +65,18 @@ from mmengine.config import Config
 TASKS = ('cls', 'det')
 METHODS = ('plain', 'cds', 'astronet', 'manet')
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
+SUITE_KEYS = {
+    'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune'
+}
+FINETUNE_KEYS = {'epochs', 'share', 'lr'}
+PRUNE_KEYS = {'threshold', 'param_budget', 'method', 'paper'}
 RUN_KEYS = {
     'name', 'task', 'config', 'method', 'label', 'seeds', 'cfg_options',
-    'prune', 'backbone', 'metric', 'paper'
+    'prune', 'backbone', 'metric', 'paper', 'finetune_unpruned'
 }
+# Top-level names of a suite config that are suite keys written outside
+# ``suite=dict(...)`` (other top-level names are the file's helpers).
+MISPLACED_SUITE_KEYS = SUITE_KEYS - {'name'} | {'seed'}
 
 
 class SuiteConfigError(ValueError):
@@ -67,6 +85,20 @@ class SuiteConfigError(ValueError):
 
 def _fail(path: str, where: str, message: str):
     raise SuiteConfigError(f'{path}: {where}: {message}')
+
+
+def _check_keys(path: str, where: str, given, allowed) -> None:
+    """Fail on keys of ``given`` not in ``allowed``, suggesting near ones."""
+    unknown = sorted(set(given) - set(allowed))
+    if not unknown:
+        return
+    hints = [
+        f'{key!r} -> {close[0]!r}' for key in unknown
+        for close in [difflib.get_close_matches(key, allowed, n=1)] if close
+    ]
+    hint = f' (did you mean {", ".join(hints)}?)' if hints else ''
+    _fail(path, where, f'unknown keys {unknown}{hint}; allowed: '
+          f'{sorted(allowed)}')
 
 
 def load_suite(path: str, root: str = '.') -> Config:
@@ -80,7 +112,8 @@ def load_suite(path: str, root: str = '.') -> Config:
         Config: with ``suite`` (defaults filled in) and ``runs``.
 
     Raises:
-        SuiteConfigError: A missing or unknown key, a duplicate run name, a
+        SuiteConfigError: A missing or unknown key (in ``suite`` or a
+            run; a suite key at the top level), a duplicate run name, a
             config file that does not exist, a det run whose backbone names
             no earlier cls run or prune tag.
     """
@@ -90,7 +123,14 @@ def load_suite(path: str, root: str = '.') -> Config:
     for key in ('suite', 'runs'):
         if key not in cfg:
             _fail(path, key, 'missing (a suite config defines suite and runs)')
+    misplaced = sorted(MISPLACED_SUITE_KEYS & set(cfg.keys()))
+    if misplaced:
+        _fail(path, ', '.join(misplaced),
+              'a suite setting at the top level of the file is ignored; '
+              f'put it inside suite=dict(...) (suite keys: '
+              f'{sorted(SUITE_KEYS)})')
     suite = cfg.suite
+    _check_keys(path, 'suite', suite, SUITE_KEYS)
     if 'name' not in suite:
         _fail(path, 'suite.name', 'missing')
     suite.setdefault('title', suite.name)
@@ -98,6 +138,12 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('prepare', [])
     suite.setdefault('input_size', 224)
     suite.setdefault('runs_root', None)
+    suite.setdefault('finetune', None)
+    if suite.finetune is not None:
+        _check_keys(path, 'suite.finetune', suite.finetune, FINETUNE_KEYS)
+        if ('epochs' in suite.finetune) == ('share' in suite.finetune):
+            _fail(path, 'suite.finetune', 'give exactly one of epochs and '
+                  'share (of the run\'s training epochs)')
     for step in suite.prepare:
         if step not in PREPARE_STEPS:
             _fail(path, 'suite.prepare',
@@ -110,10 +156,7 @@ def load_suite(path: str, root: str = '.') -> Config:
         for key in ('name', 'task', 'config', 'method'):
             if key not in run:
                 _fail(path, where, f'missing key {key!r}')
-        unknown = set(run) - RUN_KEYS
-        if unknown:
-            _fail(path, where, f'unknown keys {sorted(unknown)}; allowed: '
-                  f'{sorted(RUN_KEYS)}')
+        _check_keys(path, where, run, RUN_KEYS)
         if run.task not in TASKS:
             _fail(path, where, f'task must be one of {TASKS}, got {run.task!r}')
         if run.method not in METHODS:
@@ -130,12 +173,15 @@ def load_suite(path: str, root: str = '.') -> Config:
         run.setdefault('paper', {})
         if run.task == 'cls':
             run.setdefault('prune', {})
+            run.setdefault('finetune_unpruned', False)
             for tag, spec in run.prune.items():
-                if set(spec) - {'paper'} not in ({'threshold'},
-                                                 {'param_budget'}):
-                    _fail(path, f'{where}.prune.{tag}',
-                          'give exactly one of threshold or param_budget '
-                          '(and optionally paper)')
+                _check_keys(path, f'{where}.prune.{tag}', spec, PRUNE_KEYS)
+                if ('threshold' in spec) == ('param_budget' in spec):
+                    _fail(path, f'{where}.prune.{tag}', 'give exactly one of '
+                          'threshold and param_budget')
+                if 'method' in spec and run.method != 'plain':
+                    _fail(path, f'{where}.prune.{tag}', 'a baseline method '
+                          'prunes a plain run; astro runs prune by their P')
             cls_runs[run.name] = list(run.prune)
         else:
             if 'backbone' not in run:

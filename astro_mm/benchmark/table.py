@@ -1,7 +1,8 @@
 """A suite's table: measured mean +- std over seeds beside the paper's value.
 
 Classification runs give one row, plus one per prune tag (top-1 of the
-pruned network as exported, params, backbone FLOPs, latency ratio);
+pruned network as exported and after the suite's fine-tune, params,
+backbone FLOPs, latency ratio);
 detection runs give one row with COCO AP (the run's ``metric``), AP50, AP75,
 AP_S/M/L and, for instance segmentation, box AP.
 """
@@ -29,16 +30,21 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
                 params_M=results[0]['params_M'], flops_G=results[0]['flops_G'],
                 minutes=round(sum(r['minutes'] for r in results), 1))
     rows = [dict(base, variant='trained', top1=mean_std(
-        [r['top1'] for r in results]), paper=dict(run.paper))]
+        [r['top1'] for r in results]), top1_finetuned=mean_std(
+            [r.get('top1_finetuned') for r in results]),
+        paper=dict(run.paper))]
     for tag, spec in run.prune.items():
         pruned = [r['pruned'][tag] for r in results]
         rows.append(dict(
-            base, variant=f'pruned {tag}', top1=mean_std(
-                [p['top1'] for p in pruned]),
+            base, variant=f'pruned {tag}' + (
+                f' ({spec.method})' if spec.get('method') else ''),
+            top1=mean_std([p['top1'] for p in pruned]),
+            top1_finetuned=mean_std(
+                [p.get('top1_finetuned') for p in pruned]),
             params_M=statistics.mean(p['params_M'] for p in pruned),
             flops_G=statistics.mean(p['flops_G'] for p in pruned),
             latency_ratio=mean_std([p['latency_ratio'] for p in pruned]),
-            threshold=statistics.mean(p['threshold'] for p in pruned),
+            threshold=mean_std([p['threshold'] for p in pruned])['mean'],
             paper=dict(spec.get('paper', {}))))
     return rows
 
@@ -91,14 +97,16 @@ def to_markdown(cfg, rows: List[dict]) -> str:
     det = [r for r in rows if r['task'] == 'det']
     if cls:
         lines += [
-            '| model | method | variant | top-1 (%) | paper top-1 | '
-            'params (M) | paper params (M) | FLOPs (G, backbone) | '
-            'latency ratio | seeds | minutes |', '|' + '---|' * 11
+            '| model | method | variant | top-1 (%) | top-1 fine-tuned (%) '
+            '| paper top-1 | params (M) | paper params (M) | '
+            'FLOPs (G, backbone) | latency ratio | seeds | minutes |',
+            '|' + '---|' * 12
         ]
         for r in cls:
             lines.append(
                 f'| {r["label"]} | {METHOD_NAMES[r["method"]]} | '
-                f'{r["variant"]} | {_fmt(r["top1"])} | {_paper(r, "top1")} | '
+                f'{r["variant"]} | {_fmt(r["top1"])} | '
+                f'{_fmt(r.get("top1_finetuned"))} | {_paper(r, "top1")} | '
                 f'{r["params_M"]:.2f} | {_paper(r, "params_M")} | '
                 f'{r["flops_G"]:.3f} | {_fmt(r.get("latency_ratio"), 3)} | '
                 f'{r["top1"]["n"]} | {r["minutes"]} |')

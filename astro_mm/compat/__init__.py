@@ -14,7 +14,10 @@ patches are active inside mmdet's and mmpretrain's own tools too.
 2. Atomic local writes: mmengine writes checkpoints and ``last_checkpoint``
    in place, so a crash mid-write leaves a truncated file that ``--resume``
    then picks up. ``LocalBackend.put`` / ``put_text`` now write a temp file
-   and ``os.replace`` it.
+   and ``os.replace`` it. A process killed mid-write leaves only its temp
+   file; the next write into that folder deletes such leftovers (this
+   writer's naming pattern, from processes of this machine that no longer
+   run), so ``last_checkpoint`` always names a complete file.
 3. Distributed training on CPU: mmengine's ``init_dist('pytorch')`` calls
    ``torch.cuda.set_device`` unconditionally, so torchrun / slurm jobs fail
    on machines without a GPU ("Found no NVIDIA driver"). Without CUDA the
@@ -23,10 +26,19 @@ patches are active inside mmdet's and mmpretrain's own tools too.
    ``device_ids=[LOCAL_RANK]``, which torch rejects for CPU modules; without
    CUDA, ``MMDistributedDataParallel`` now drops ``device_ids`` /
    ``output_device`` (this covers MMSeparateDistributedDataParallel too).
+4. Strict pretrained weights: mmengine's ``init_cfg=dict(type='Pretrained')``
+   loads non-strictly, so a wrong ``prefix`` or a checkpoint of another
+   architecture leaves weights randomly initialized with only a log line.
+   ``Pretrained`` is now :class:`strict_pretrained.StrictPretrainedInit`:
+   missing or unexpected keys raise :class:`PretrainedMismatchError` naming
+   the checkpoint and the first few keys; ``strict=False`` in the init_cfg
+   allows a partial load on purpose.
 """
 from .checkpoint import (TRUSTED_ENV, UnsafeCheckpointError,
                          atomic_write_bytes, load_checkpoint_file,
+                         remove_stale_temp_files, stale_temp_files,
                          trusted_checkpoints)
+from .strict_pretrained import PretrainedMismatchError, StrictPretrainedInit
 
 _applied = False
 
@@ -80,6 +92,12 @@ def _patch_cpu_distributed_init() -> None:
     MMDistributedDataParallel.__init__ = __init__
 
 
+def _patch_strict_pretrained() -> None:
+    from mmengine.registry import WEIGHT_INITIALIZERS
+    WEIGHT_INITIALIZERS.register_module(
+        name='Pretrained', module=StrictPretrainedInit, force=True)
+
+
 def apply_patches() -> None:
     """Apply every patch of this module once."""
     global _applied
@@ -88,10 +106,13 @@ def apply_patches() -> None:
     _patch_checkpoint_loader()
     _patch_atomic_local_writes()
     _patch_cpu_distributed_init()
+    _patch_strict_pretrained()
     _applied = True
 
 
 __all__ = [
     'apply_patches', 'load_checkpoint_file', 'trusted_checkpoints',
-    'UnsafeCheckpointError', 'TRUSTED_ENV', 'atomic_write_bytes'
+    'UnsafeCheckpointError', 'TRUSTED_ENV', 'atomic_write_bytes',
+    'StrictPretrainedInit', 'PretrainedMismatchError', 'stale_temp_files',
+    'remove_stale_temp_files'
 ]

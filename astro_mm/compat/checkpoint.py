@@ -21,6 +21,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import socket
 import tempfile
 from typing import Iterator, List, Optional
 
@@ -152,17 +153,87 @@ def load_from_safe_local(filename, map_location):
     return load_checkpoint_file(filename, map_location)
 
 
+_TMP_SUFFIX = '.tmp'
+# .{target name}.atomic.{host}.{pid}.{mkstemp's 8 random characters}.tmp
+_TMP_PATTERN = re.compile(
+    r'^\.(?P<target>.+)\.atomic\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)'
+    r'\.[A-Za-z0-9_]+\.tmp$')
+
+
+def _host_tag() -> str:
+    """This machine's name, reduced to characters safe in a file name."""
+    return re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname()) or 'localhost'
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def stale_temp_files(folder: str) -> List[str]:
+    """Temp files that :func:`atomic_write_bytes` left in ``folder`` when its
+    process died mid-write (SIGKILL, power loss).
+
+    Only this writer's own naming pattern counts, and only files written on
+    this machine by a process that no longer runs: a write in progress (in
+    this or another process, or on another machine sharing the folder) is
+    never touched.
+
+    Args:
+        folder (str): The folder to look into (not recursive).
+
+    Returns:
+        list[str]: Paths of the stale temp files.
+    """
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    host, own_pid, stale = _host_tag(), os.getpid(), []
+    for name in names:
+        match = _TMP_PATTERN.match(name)
+        if match is None or match.group('host') != host:
+            continue
+        pid = int(match.group('pid'))
+        if pid != own_pid and not _pid_alive(pid):
+            stale.append(osp.join(folder, name))
+    return stale
+
+
+def remove_stale_temp_files(folder: str) -> List[str]:
+    """Delete :func:`stale_temp_files` of ``folder``; return their paths."""
+    removed = []
+    for path in stale_temp_files(folder):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+            removed.append(path)
+    return removed
+
+
 def atomic_write_bytes(data: bytes, filepath: str) -> None:
     """Write ``data`` so that ``filepath`` is either the old or the new file.
 
-    A crash mid-write leaves a temp file behind, never a truncated checkpoint
-    under the real name.
+    The data goes to a temp file in the same folder
+    (``.{name}.atomic.{host}.{pid}.XXXXXXXX.tmp``), which is synced and then
+    renamed over ``filepath``. A crash mid-write therefore leaves a temp
+    file behind, never a truncated file under the real name; the next write
+    into the same folder removes such leftovers (see
+    :func:`stale_temp_files`).
     """
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
+    remove_stale_temp_files(folder)
     fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
+        dir=folder,
+        prefix=f'.{osp.basename(filepath)}.atomic.{_host_tag()}.'
+        f'{os.getpid()}.',
+        suffix=_TMP_SUFFIX)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

@@ -6,6 +6,10 @@ dangling ``image_id`` or ``category_id`` is silently dropped or raises a bare
 the pipeline, and a missing image fails only when the sampler first reaches
 it, possibly hours into training. :class:`CheckedCocoDataset` checks all of
 this once, at load time, with messages that name the file and the item.
+It also repairs (or refuses) the files pycocotools evaluates wrongly
+(annotation ids from 0, a ``_background_`` category; see
+:mod:`.coco_repair`), through :func:`load_coco_annotations`, which
+:class:`~astro_mm.evaluation.EmptySafeCocoMetric` shares.
 """
 import json
 from typing import Iterable, List, Optional
@@ -14,6 +18,8 @@ from mmdet.datasets import CocoDataset
 from mmengine.fileio import exists, get_local_path, join_path
 
 from astro_mm.registry import DATASETS
+from .coco_repair import (coco_api_from_dict, repair_coco_annotations,
+                          warn_repairs)
 
 # How many missing image files an error message lists.
 _MAX_LISTED_MISSING = 5
@@ -23,8 +29,13 @@ _BBOX_TOLERANCE = 1.0
 
 def _load_json(ann_file: str, backend_args: Optional[dict]) -> dict:
     if not exists(ann_file, backend_args=backend_args):
+        hint = ('; generate the demo set with python '
+                'tools/generate_demo_data.py (writes data/demo_cifar and '
+                'data/demo_coco; --out DIR for another folder)'
+                if 'demo_coco' in str(ann_file) else '')
         raise FileNotFoundError(
-            f'COCO annotation file {ann_file} is missing (does not exist)')
+            f'COCO annotation file {ann_file} is missing (does not '
+            f'exist){hint}')
     with get_local_path(ann_file, backend_args=backend_args) as local_path:
         try:
             with open(local_path, encoding='utf-8') as f:
@@ -152,6 +163,13 @@ def validate_coco_annotations(ann_file: str,
             ``ann_file`` and the offending item.
     """
     dataset = _load_json(ann_file, backend_args)
+    _check_consistency(dataset, ann_file, img_prefix, backend_args)
+    return dataset
+
+
+def _check_consistency(dataset: dict, ann_file: str,
+                       img_prefix: Optional[str],
+                       backend_args: Optional[dict]) -> None:
     images = _index_by_id(dataset['images'], 'images', ann_file)
     _index_by_id(dataset['categories'], 'categories', ann_file)
     _check_image_sizes(images.values(), ann_file)
@@ -159,6 +177,39 @@ def validate_coco_annotations(ann_file: str,
     if img_prefix is not None:
         _check_image_files(images.values(), img_prefix, ann_file,
                            backend_args)
+
+
+def load_coco_annotations(ann_file: str,
+                          img_prefix: Optional[str] = None,
+                          backend_args: Optional[dict] = None,
+                          fix_annotations: bool = True) -> dict:
+    """Load a COCO file, repair or refuse its traps, then check it.
+
+    The one loader of :class:`CheckedCocoDataset` and
+    :class:`~astro_mm.evaluation.EmptySafeCocoMetric`, so both see the same
+    categories and annotation ids.
+
+    Args:
+        ann_file (str): Path of the annotation json.
+        img_prefix (str, optional): As in :func:`validate_coco_annotations`.
+        backend_args (dict, optional): mmengine file backend arguments.
+        fix_annotations (bool): True repairs annotation ids below 1 and
+            drops a ``_background_`` category with its annotations, with a
+            warning naming the file and the change; False refuses such a
+            file (:func:`.coco_repair.repair_coco_annotations`).
+
+    Returns:
+        dict: The parsed, repaired and checked annotation file.
+
+    Raises:
+        FileNotFoundError, ValueError: As :func:`validate_coco_annotations`.
+        UnsafeCocoAnnotationsError: A trap with ``fix_annotations=False``.
+    """
+    dataset = _load_json(ann_file, backend_args)
+    dataset, changes = repair_coco_annotations(dataset, ann_file,
+                                               fix_annotations)
+    warn_repairs(ann_file, changes)
+    _check_consistency(dataset, ann_file, img_prefix, backend_args)
     return dataset
 
 
@@ -172,6 +223,10 @@ class CheckedCocoDataset(CocoDataset):
       checks it (and that every image exists under ``data_prefix['img']``)
       and raises ``ValueError``/``FileNotFoundError`` naming the file and
       the offending item.
+    * Annotation ids below 1 are renumbered from 1 and a ``_background_``
+      category is dropped with its annotations (a warning names the file
+      and the change), or, with ``fix_annotations=False``, the file is
+      refused; mmdet then parses the repaired content, not the file.
     * Without ``classes`` in ``metainfo``, the classes are the file's
       categories in file order, instead of mmdet's 80 COCO classes (with
       which a custom set silently loads zero annotations). File order
@@ -194,11 +249,20 @@ class CheckedCocoDataset(CocoDataset):
     Args:
         metainfo (dict, optional): As in mmdet; ``classes`` given here take
             precedence over the file's categories.
+        fix_annotations (bool): Repair (True, the default: every number
+            stays right) or refuse (False) a file with annotation ids below
+            1 or a ``_background_`` category. Give the
+            ``EmptySafeCocoMetric`` the same setting.
         *args, **kwargs: Other arguments of mmdet's ``CocoDataset``
             (``data_root``, ``ann_file``, ``data_prefix``, ``pipeline`` ...).
     """
 
-    def __init__(self, *args, metainfo: Optional[dict] = None, **kwargs):
+    def __init__(self,
+                 *args,
+                 metainfo: Optional[dict] = None,
+                 fix_annotations: bool = True,
+                 **kwargs):
+        self.fix_annotations = fix_annotations
         # Decided here because the base __init__ already loads the data
         # (unless lazy_init) and only sees the merged metainfo, in which
         # mmdet's 80 default classes are indistinguishable from user ones.
@@ -207,14 +271,38 @@ class CheckedCocoDataset(CocoDataset):
         super().__init__(*args, metainfo=metainfo, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Validate the annotation file, then load it with mmdet."""
-        dataset = validate_coco_annotations(
+        """Load, repair and validate the file; mmdet parses the result."""
+        dataset = load_coco_annotations(
             self.ann_file,
             img_prefix=self.data_prefix.get('img', ''),
-            backend_args=self.backend_args)
+            backend_args=self.backend_args,
+            fix_annotations=self.fix_annotations)
         if self._classes_from_file:
             self._set_classes(dataset['categories'])
-        return super().load_data_list()
+        else:
+            self._check_classes(dataset['categories'])
+        # mmdet builds its COCO api from the file path; an instance
+        # attribute shadows the class-level COCOAPI for this call only, so
+        # it parses the repaired content instead.
+        self.COCOAPI = lambda _path: coco_api_from_dict(dataset)
+        try:
+            return super().load_data_list()
+        finally:
+            del self.COCOAPI
+
+    def _check_classes(self, categories: List[dict]) -> None:
+        """Refuse ``metainfo`` classes the file has no category for.
+
+        mmdet maps labels by ``coco.get_cat_ids(cat_names=classes)``, which
+        skips unknown names without a word: every later label would shift.
+        """
+        names = {cat.get('name') for cat in categories}
+        unknown = [c for c in self._metainfo['classes'] if c not in names]
+        if unknown:
+            raise ValueError(
+                f'{self.ann_file}: metainfo classes {unknown} are not '
+                f'categories of the file (categories: {sorted(names)}); '
+                'a background category is dropped when fix_annotations=True')
 
     def _set_classes(self, categories: List[dict]) -> None:
         classes = tuple(cat['name'] for cat in categories)

@@ -18,6 +18,11 @@ from astro_mm.registry import DATASETS
 from .demo_data import MANIFEST_NAME
 
 REGENERATE_HINT = 'regenerate with python tools/generate_demo_data.py --force'
+GENERATE_HINT = (
+    'for the demo set run python tools/generate_demo_data.py (writes '
+    'data/demo_cifar and data/demo_coco; --out DIR for another folder); '
+    'for the real CIFAR-10 put its python version (cifar-10-batches-py) '
+    'there. Nothing is downloaded (download=False)')
 
 
 @DATASETS.register_module()
@@ -121,10 +126,20 @@ class GeneratedCIFAR10(CIFAR10):
 
         A manifest mismatch raises instead of returning False: False would
         make mmpretrain download the real CIFAR-10 over the generated set.
+        Without a manifest and valid CIFAR-10 files (and ``download=False``)
+        it raises too, naming the command that generates the demo set:
+        mmpretrain's own message would advise ``download=True``.
         """
         manifest = self._read_manifest()
         if manifest is None:
-            return super()._check_integrity()
+            official = super()._check_integrity()
+            if official or self.download:
+                return official
+            raise RuntimeError(
+                f'Cannot find GeneratedCIFAR10 data in '
+                f"{self.data_prefix['root']}: no generator manifest "
+                f'({MANIFEST_NAME}) and no files matching CIFAR-10\'s md5 '
+                f'sums; {GENERATE_HINT}')
         self._verify_manifest(manifest)
         return True
 

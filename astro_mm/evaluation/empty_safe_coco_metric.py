@@ -1,9 +1,12 @@
-"""mmdet's CocoMetric, with an empty prediction set scored as AP 0."""
-from typing import Dict, List
+"""mmdet's CocoMetric, with an empty prediction set scored as AP 0 and the
+annotation file read through astro_mm's repairing loader."""
+from typing import Dict, List, Optional
 
 from mmdet.evaluation import CocoMetric
 from mmengine.logging import MMLogger
 
+from astro_mm.datasets.checked_coco import load_coco_annotations
+from astro_mm.datasets.coco_repair import coco_api_from_dict
 from astro_mm.registry import METRICS
 
 DEFAULT_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
@@ -20,8 +23,39 @@ class EmptySafeCocoMetric(CocoMetric):
     fills every missing ``{metric}_{item}`` with 0.0 and warns, which is the
     value COCOeval itself would give to an empty prediction set.
 
-    Accepts exactly :class:`mmdet.evaluation.CocoMetric`'s arguments.
+    The ground truth is read by
+    :func:`astro_mm.datasets.checked_coco.load_coco_annotations`, the loader
+    of :class:`~astro_mm.datasets.CheckedCocoDataset`: annotation ids below
+    1 (which COCOeval reads as "no match") are renumbered from 1 and a
+    ``_background_`` category is dropped with its annotations, so the
+    metric's category ids match the dataset's labels; or, with
+    ``fix_annotations=False``, such a file is refused.
+
+    Args:
+        ann_file (str, optional): The COCO ground truth, as in mmdet.
+        fix_annotations (bool): Repair (True, the default) or refuse
+            (False) a file with annotation ids below 1 or a background
+            category; give the dataset the same setting.
+        **kwargs: Every other argument of
+            :class:`mmdet.evaluation.CocoMetric`.
     """
+
+    def __init__(self,
+                 ann_file: Optional[str] = None,
+                 fix_annotations: bool = True,
+                 **kwargs) -> None:
+        super().__init__(ann_file=None, **kwargs)
+        self.fix_annotations = fix_annotations
+        if ann_file is not None:
+            dataset = load_coco_annotations(
+                ann_file,
+                backend_args=self.backend_args,
+                fix_annotations=fix_annotations)
+            if kwargs.get('sort_categories', False):
+                # as mmdet's CocoMetric does with the file's content
+                dataset['categories'] = sorted(
+                    dataset['categories'], key=lambda cat: cat['id'])
+            self._coco_api = coco_api_from_dict(dataset)
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         eval_results = super().compute_metrics(results)

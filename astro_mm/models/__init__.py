@@ -1,7 +1,7 @@
 """Models: the modulation mechanism, the modulators, Algorithm 1 and
 physical pruning; the CDS baseline."""
 from .algorithms import AlternatingAlgorithm
-from .backbones import DenseNet_CIFAR
+from .backbones import CIFARResNet, DenseNet_CIFAR
 from .classifiers import CDSImageClassifier
 from .data_preprocessors import MultiViewClsDataPreprocessor
 from .heads import CDSProjectionHead
@@ -11,7 +11,7 @@ from .pruning import build_pruned_resnet, export_pruned
 
 __all__ = [
     'AlternatingAlgorithm', 'AstroNetModulator', 'MANetModulator',
-    'DenseNet_CIFAR',
+    'DenseNet_CIFAR', 'CIFARResNet',
     'export_pruned', 'build_pruned_resnet', 'CDSImageClassifier',
     'CDSProjectionHead', 'MultiViewClsDataPreprocessor', 'SupConLoss'
 ]

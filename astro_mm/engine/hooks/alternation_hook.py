@@ -4,7 +4,7 @@ from mmengine.model import is_model_wrapper
 
 from astro_mm.registry import HOOKS
 
-ROUND_UNITS = ('epoch', 'iter')
+ROUND_UNITS = ('epoch', 'iter', 'batch')
 
 
 @HOOKS.register_module()
@@ -12,16 +12,21 @@ class AlternationHook(Hook):
     """Tell the algorithm which round of Algorithm 1 the next step is in.
 
     Round r (1-based) = epoch // interval + 1 for ``round_unit='epoch'`` (the
-    paper: one round per epoch), iter // interval + 1 for ``'iter'`` (the
-    authors' code alternates every batch; every N iterations with
-    ``round_interval=N``). The round is derived from the runner's counters,
-    so a resumed run lands in the round it stopped in.
+    paper: one round per epoch), iter // interval + 1 for ``'iter'`` (every
+    N iterations with ``round_interval=N``). ``'batch'`` is the authors'
+    code: after the warm-up rounds every batch gets a Phi-step and then a
+    W-step; rounds (of ``round_interval`` iterations) then only count the
+    warm-up and carry the MNet's state and weight history. The round is
+    derived from the runner's counters, so a resumed run lands in the round
+    it stopped in. The share of the schedule done is passed along too (the
+    budget-aware mode's sharpness follows it).
 
     Args:
-        round_unit (str): ``'epoch'`` or ``'iter'``.
+        round_unit (str): ``'epoch'``, ``'iter'`` or ``'batch'``.
         round_interval (int): Epochs / iterations per round.
     """
     priority = 'ABOVE_NORMAL'
+    needs_alternating_algorithm = True
 
     def __init__(self, round_unit: str = 'epoch', round_interval: int = 1):
         if round_unit not in ROUND_UNITS:
@@ -36,6 +41,10 @@ class AlternationHook(Hook):
         count = runner.epoch if self.round_unit == 'epoch' else runner.iter
         return count // self.round_interval + 1
 
+    @staticmethod
+    def progress_of(runner) -> float:
+        return runner.iter / max(runner.max_iters, 1)
+
     def before_train(self, runner) -> None:
         model = self._algorithm(runner)
         if not hasattr(model, 'set_round'):
@@ -44,7 +53,9 @@ class AlternationHook(Hook):
                 f'astro_mm.AlternatingAlgorithm, got {type(model).__name__}')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        self._algorithm(runner).set_round(self.round_of(runner))
+        self._algorithm(runner).set_round(
+            self.round_of(runner), progress=self.progress_of(runner),
+            per_batch=self.round_unit == 'batch')
 
     @staticmethod
     def _algorithm(runner):

@@ -75,6 +75,8 @@ class ProbabilityHistoryHook(Hook):
     """
     priority = 'LOW'
 
+    needs_alternating_algorithm = True
+
     def __init__(self, interval: int = 100, filename: str = 'p_history.npz'):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')

@@ -10,6 +10,9 @@ from mmengine.registry import OPTIM_WRAPPERS, OPTIMIZERS
 
 from astro_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
+# settings of every wrapper, accepted at the top level (tools/train.py --amp)
+WRAPPER_KEYS = ('type', 'loss_scale', 'dtype')
+
 
 def _build(cfg: dict, params: Iterable) -> object:
     cfg = copy.deepcopy(cfg)
@@ -50,23 +53,32 @@ class AlternatingOptimWrapperConstructor:
         self.mnet_cfg = cfg.pop('mnet')
         self.per_astrocyte = cfg.pop('per_astrocyte', True)
         self.paramwise_cfg = paramwise_cfg
+        self.common = {key: cfg.pop(key) for key in WRAPPER_KEYS if key in cfg}
         if cfg:
-            raise KeyError(f'unknown optim_wrapper keys {sorted(cfg)}')
+            raise KeyError(
+                f'unknown optim_wrapper keys {sorted(cfg)}; expected tnet, '
+                f'mnet, per_astrocyte and the wrapper settings '
+                f'{", ".join(WRAPPER_KEYS)}')
 
     def __call__(self, model) -> OptimWrapperDict:
         model = model.module if is_model_wrapper(model) else model
-        tnet_cfg = dict(self.tnet_cfg)
+        tnet_cfg = dict(self.common, **self.tnet_cfg)
         tnet_cfg.setdefault('type', 'OptimWrapper')
         wrappers = OrderedDict(tnet=DefaultOptimWrapperConstructor(
             tnet_cfg, self.paramwise_cfg)(model.architecture))
         modulator = model.modulator
         modulator = modulator.module if is_model_wrapper(modulator) else modulator
-        if self.per_astrocyte and hasattr(modulator, 'astrocyte_parameters'):
-            wrappers['mnet'] = _build(self.mnet_cfg,
-                                      modulator.shared_parameters())
+        mnet_cfg = dict(self.common, **self.mnet_cfg)
+        if self.per_astrocyte and modulator.num_astrocytes > 1:
+            wrappers['mnet'] = _build(mnet_cfg, modulator.shared_parameters())
             for j in range(modulator.num_astrocytes):
                 wrappers[f'mnet_a{j + 1}'] = _build(
-                    self.mnet_cfg, modulator.astrocyte_parameters(j))
+                    mnet_cfg, modulator.astrocyte_parameters(j))
         else:
-            wrappers['mnet'] = _build(self.mnet_cfg, modulator.parameters())
+            wrappers['mnet'] = _build(mnet_cfg, modulator.parameters())
+        scalers = [w.loss_scaler for name, w in wrappers.items()
+                   if name.startswith('mnet') and hasattr(w, 'loss_scaler')]
+        for name, wrapper in wrappers.items():
+            if name.startswith('mnet') and scalers:
+                wrapper.loss_scaler = scalers[0]
         return OptimWrapperDict(**wrappers)

@@ -8,17 +8,32 @@ The algorithm owns the task network (TNet, weights W) and the modulator
 * ``warmup``: r <= R_TN, W trains alone, P == 1 (the plain network);
 * ``phi``:    even r, Phi trains on L_data + the modulator's own loss, W is
   frozen;
-* ``tnet``:   odd r, W trains under P computed once at the start of the round
-  and cached (the modulator stays off the TNet's hot path).
+* ``tnet``:   odd r, W trains under the P of the final Phi-state, cached
+  (the modulator stays off the TNet's hot path);
+* ``batch``:  the hook's ``round_unit='batch'`` (the authors' code): every
+  step is a Phi-step and then a W-step on the same batch, the W-step under
+  the P the Phi-step just produced.
+
+A Phi-step runs the TNet once, with P as leaves, for the task gradient
+dL/dP, and leaves the TNet's batch-norm statistics as they were. The MNet
+then steps on ``<dL/dP, P(Phi)> + its own losses (+ the budget term)``,
+whose gradient in Phi is the task's; with MA-Net's chain the sub-astrocytes
+step in order A_1 ... A_M, each after the MNet is re-run with the updates of
+A_1 ... A_{j-1} (dL/dP stays the one of this step's TNet pass: re-running
+the TNet M times per step would cost M passes for a first-order change).
+
+With ``budget`` (astro_mm's budget-aware mode, :mod:`.budget`) the TNet runs
+with hard gates and Phi also minimizes the kept cost under a Lagrange
+multiplier; without it, P acts as the papers say (paper mode).
 
 ``train_step`` takes an :class:`~mmengine.optim.OptimWrapperDict` with
 ``tnet`` and ``mnet*`` wrappers (see
-:class:`astro_mm.engine.AlternatingOptimWrapperConstructor`) and updates one
-side per step.
+:class:`astro_mm.engine.AlternatingOptimWrapperConstructor`).
 """
+import contextlib
 import copy
-import inspect
-from typing import Dict, List, Optional, Sequence, Union
+import re
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -26,12 +41,16 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from astro_mm.registry import MODELS
 from ..modulation import (DEFAULT_EXCLUDE, UnitScaler, find_modulated_layers,
                           num_descriptor_features, weight_descriptors)
+from ..modulators import BaseModulator
+from ..pruning.strategies import strategy_for
+from .budget import UnitBudget
 
-PHASES = ('warmup', 'tnet', 'phi')
+PHASES = ('warmup', 'tnet', 'phi', 'batch')
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -56,6 +75,31 @@ def assign_groups(layers, num_astrocytes: int) -> List[int]:
     return [j for j, chunk in enumerate(chunks) for _ in chunk]
 
 
+def prunable_layer_names(backbone: nn.Module) -> List[str]:
+    """Names of the layers whose units pruning can remove (the slots of the
+    backbone family's strategy), e.g. ``layer1.0.conv1``."""
+    strategy = strategy_for(backbone)
+    return [f'{name}.{slot}'
+            for name, block in strategy.blocks(backbone).items()
+            for slot in strategy.slots(block)]
+
+
+@contextlib.contextmanager
+def frozen_norm_statistics(module: nn.Module) -> Iterator[None]:
+    """Run ``module`` in training mode (batch statistics, as the gradient
+    needs) but leave its batch norms' running statistics as they were."""
+    saved = [(norm, {k: v.clone() for k, v in norm._buffers.items()
+                     if v is not None})
+             for norm in module.modules() if isinstance(norm, _BatchNorm)]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for norm, buffers in saved:
+                for key, value in buffers.items():
+                    norm._buffers[key].copy_(value)
+
+
 @MODELS.register_module()
 class AlternatingAlgorithm(BaseModel):
     """A task network modulated by astrocytes, trained by Algorithm 1.
@@ -64,18 +108,23 @@ class AlternatingAlgorithm(BaseModel):
         architecture (dict | nn.Module): The TNet, e.g. an mmpretrain
             ``ImageClassifier`` config (``type='mmpretrain.ImageClassifier'``).
             Its ``backbone`` is modulated.
-        modulator (dict): The MNet: ``astro_mm.AstroNetModulator`` or
-            ``astro_mm.MANetModulator`` (whose ``num_astrocytes``, default 4,
-            sets M). Layer sizes are filled in from the backbone.
+        modulator (dict): The MNet, a :class:`BaseModulator`:
+            ``astro_mm.AstroNetModulator`` or ``astro_mm.MANetModulator``
+            (whose ``num_astrocytes``, default 4, sets M). Layer sizes are
+            filled in from the backbone.
         modulated_layers (dict): ``include`` / ``exclude`` regexes of module
             names and ``heads`` (attention heads as units); defaults to the
             backbone family's units (every conv / linear but the stem for
-            ResNets; see :mod:`astro_mm.models.modulation.unit_rules`).
+            ResNets; see :mod:`astro_mm.models.modulation.unit_rules`), in
+            the budget-aware mode to the prunable units only.
         descriptor (str): G: ``'avg'``, ``'max'`` or ``'mix'`` (default).
         warmup_rounds (int): R_TN, rounds of W alone (default 5, as the
             authors' code).
-        delta (float): Pruning threshold, used here for the log (share of
-            units with P < delta).
+        delta (float): Pruning threshold of the paper mode, used here for
+            the log (share of units with P < delta).
+        budget (dict, optional): The budget-aware mode (:class:`UnitBudget`:
+            ``target``, ``cost``, ``gate_threshold``, ``min_keep``,
+            ``multiplier_lr``, ``sharpness``); None: the papers' mode.
         data_preprocessor (dict, optional): Defaults to the architecture's.
     """
 
@@ -86,6 +135,7 @@ class AlternatingAlgorithm(BaseModel):
                  descriptor: str = 'mix',
                  warmup_rounds: int = 5,
                  delta: float = 1e-3,
+                 budget: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
         if warmup_rounds < 0:
@@ -101,9 +151,20 @@ class AlternatingAlgorithm(BaseModel):
         self.descriptor = descriptor
         self.warmup_rounds = warmup_rounds
         self.delta = delta
+        backbone = architecture.backbone
         layer_cfg = dict(include=None, exclude=DEFAULT_EXCLUDE)
+        if budget is not None:
+            # only units that pruning removes: gating any other unit would
+            # change the network the export cannot reproduce
+            layer_cfg['include'] = [
+                f'^{re.escape(name)}$' for name in prunable_layer_names(backbone)
+            ]
         layer_cfg.update(modulated_layers or {})
-        self.layers = find_modulated_layers(architecture.backbone, **layer_cfg)
+        self.layers = find_modulated_layers(backbone, **layer_cfg)
+        self.budget = None
+        if budget is not None:
+            self.budget = UnitBudget(**budget)
+            self.budget.bind(backbone, [layer.name for layer in self.layers])
         self.modulator = self._build_modulator(modulator)
         self.scaler = UnitScaler(self.layers)
         self._split = [layer.num_units for layer in self.layers]
@@ -114,14 +175,17 @@ class AlternatingAlgorithm(BaseModel):
         self.register_buffer('cached_probs', torch.ones(total))
         self.register_buffer('snapshot', torch.zeros(total, feats))
         self.register_buffer('previous_snapshot', torch.zeros(total, feats))
-        self._phase_applied_for: Optional[int] = None
+        self.per_batch = False
+        self._phase_applied_for: Optional[tuple] = None
         self._descriptor_cache: Optional[List[torch.Tensor]] = None
         mnet = sum(p.numel() for p in self.modulator.parameters())
         tnet = sum(p.numel() for p in architecture.parameters())
         print_log(
             f'{type(self.modulator).__name__}: {mnet / 1e6:.3f} M parameters '
             f'({100 * mnet / tnet:.2f} % of the TNet\'s {tnet / 1e6:.2f} M), '
-            f'{len(self.layers)} modulated layers, {total} units',
+            f'{len(self.layers)} modulated layers, {total} units'
+            + (f'; budget-aware, target {self.budget.target:g} of the '
+               f'backbone\'s {self.budget.cost_kind}' if self.budget else ''),
             logger='current')
 
     def _build_modulator(self, cfg: dict) -> nn.Module:
@@ -132,8 +196,9 @@ class AlternatingAlgorithm(BaseModel):
         modulator_cls = MODELS.get(cfg['type'])
         if modulator_cls is None:
             raise KeyError(f'modulator type {cfg["type"]!r} is not registered')
-        params = inspect.signature(modulator_cls).parameters
-        if 'layer_groups' in params:
+        if not issubclass(modulator_cls, BaseModulator):
+            raise TypeError(f'{cfg["type"]} is not an astro_mm BaseModulator')
+        if modulator_cls.grouped:
             cfg['layer_groups'] = assign_groups(
                 self.layers, cfg.pop('num_astrocytes', 4))
         elif 'num_astrocytes' in cfg:
@@ -141,27 +206,50 @@ class AlternatingAlgorithm(BaseModel):
                              'num_astrocytes from the modulator config')
         return MODELS.build(cfg)
 
+    @property
+    def prune_threshold(self) -> float:
+        """Units with P below this are removed by the export: delta in the
+        paper mode, the gate threshold in the budget-aware mode."""
+        return self.budget.gate_threshold if self.budget else self.delta
+
     # ----------------------------------------------------------------- phases
     @staticmethod
-    def phase_of(round_index: int, warmup_rounds: int) -> str:
+    def phase_of(round_index: int, warmup_rounds: int,
+                 per_batch: bool = False) -> str:
         """Algorithm 1's phase of round ``round_index`` (1-based)."""
         if round_index <= warmup_rounds:
             return 'warmup'
+        if per_batch:
+            return 'batch'
         return 'phi' if round_index % 2 == 0 else 'tnet'
 
     @property
     def phase(self) -> str:
-        return self.phase_of(max(int(self.round), 1), self.warmup_rounds)
+        return self.phase_of(max(int(self.round), 1), self.warmup_rounds,
+                             self.per_batch)
 
-    def set_round(self, round_index: int) -> None:
-        """Enter round ``round_index`` (1-based); idempotent within a round."""
+    def set_round(self, round_index: int, progress: Optional[float] = None,
+                  per_batch: bool = False) -> None:
+        """Enter round ``round_index`` (1-based); idempotent within a round.
+
+        Args:
+            round_index (int): The round, from the runner's counters.
+            progress (float, optional): Share of the schedule done, for the
+                budget-aware mode's sharpness.
+            per_batch (bool): A Phi-step and a W-step on every batch.
+        """
+        self.per_batch = per_batch
+        if self.budget is not None and progress is not None:
+            self.budget.set_progress(progress)
         if round_index != int(self.round):
             self._begin_round(round_index)
-        if self._phase_applied_for != round_index:
+        if self._phase_applied_for != (round_index, per_batch):
+            # W and Phi are frozen by requires_grad in their rounds; a
+            # per-batch step takes gradients of one side at a time itself
             training_phi = self.phase == 'phi'
             self.architecture.requires_grad_(not training_phi)
-            self.modulator.requires_grad_(training_phi)
-            self._phase_applied_for = round_index
+            self.modulator.requires_grad_(training_phi or per_batch)
+            self._phase_applied_for = (round_index, per_batch)
 
     def _flat(self, rows: Sequence[torch.Tensor]) -> torch.Tensor:
         return torch.cat(list(rows))
@@ -171,26 +259,22 @@ class AlternatingAlgorithm(BaseModel):
 
     @torch.no_grad()
     def _begin_round(self, round_index: int) -> None:
-        started = int(self.round) > 0
+        started = int(self.round) > self.warmup_rounds
         self.round.fill_(round_index)
         self._descriptor_cache = None
         if round_index <= self.warmup_rounds:
             return
-        if started:
-            modulator = _unwrap(self.modulator)
-            if hasattr(modulator, 'end_round'):
-                modulator.end_round()
         # history: the weights at the start of this and of the last round
         current = self._flat(weight_descriptors(self.layers, self.descriptor))
         if not bool(self.snapshot.any()):
             self.snapshot.copy_(current)
+        if self.phase == 'tnet':
+            # the P of the final Phi-state: its state, the last descriptors
+            self.cached_probs.copy_(self._flat(self._read_probs()))
         self.previous_snapshot.copy_(self.snapshot)
         self.snapshot.copy_(current)
-        if self.phase == 'tnet':
-            probs, _ = _unwrap(self.modulator)(
-                self._descriptors(), self._rows(self.previous_snapshot),
-                with_reg=False)
-            self.cached_probs.copy_(self._flat(probs))
+        if started:
+            _unwrap(self.modulator).end_round()
 
     def _descriptors(self) -> List[torch.Tensor]:
         # W changes only in W-rounds, where P is cached: one read per round
@@ -199,68 +283,151 @@ class AlternatingAlgorithm(BaseModel):
                 self.layers, self.descriptor)
         return self._descriptor_cache
 
+    def _modulate(self, with_reg: bool, modulator: Optional[nn.Module] = None):
+        """The MNet's logits and losses, in fp32 whatever the autocast."""
+        descriptors = self._descriptors()
+        modulator = self.modulator if modulator is None else modulator
+        with torch.autocast(descriptors[0].device.type, enabled=False):
+            return modulator(descriptors, self._rows(self.previous_snapshot),
+                             with_reg=with_reg)
+
+    def _probs(self, logits: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        if self.budget is not None:
+            return self.budget.probabilities(logits)
+        return [torch.sigmoid(z) for z in logits]
+
+    def _train_gates(self, logits: Sequence[torch.Tensor]
+                     ) -> List[torch.Tensor]:
+        """What scales the units in a Phi-step, differentiable in the
+        logits: P (paper mode) or the straight-through hard gates."""
+        if self.budget is not None:
+            return self.budget.gates(logits)
+        return self._probs(logits)
+
+    @torch.no_grad()
+    def _read_probs(self) -> List[torch.Tensor]:
+        """P of the MNet's current state, leaving every buffer as it is."""
+        logits, _ = self._modulate(with_reg=False,
+                                   modulator=_unwrap(self.modulator))
+        return self._probs(logits)
+
     def current_probs(self) -> Optional[List[torch.Tensor]]:
-        """P the TNet runs with now (None: the plain network)."""
+        """P of the modulated units now (None: the plain network). In a
+        paper-mode Phi-round the MNet's current output, else the P cached
+        from the final Phi-state."""
         if self.phase == 'warmup':
             return None
-        if self.phase == 'tnet':
-            return self._rows(self.cached_probs)
-        with torch.no_grad():
-            probs, _ = _unwrap(self.modulator)(
-                self._descriptors(), self._rows(self.previous_snapshot),
-                with_reg=False)
-        return probs
+        if self.phase == 'phi' and self.budget is None:
+            return self._read_probs()
+        return self._rows(self.cached_probs)
+
+    def current_gates(self) -> Optional[List[torch.Tensor]]:
+        """What scales the units in the TNet now: P, or in the budget-aware
+        mode the hard gates it realizes."""
+        probs = self.current_probs()
+        if probs is None or self.budget is None:
+            return probs
+        return self.budget.hard_gates(probs)
 
     # ------------------------------------------------------------- training
     def train_step(self, data, optim_wrapper: OptimWrapperDict
                    ) -> Dict[str, torch.Tensor]:
-        """One step of the current phase: update W or Phi, never both."""
+        """One step of the current phase: update W, Phi, or Phi then W."""
         data = self.data_preprocessor(data, True)
         if self.phase == 'phi':
             log_vars = self._phi_step(data, optim_wrapper)
+        elif self.phase == 'batch':
+            phi_vars = self._phi_step(data, optim_wrapper)
+            log_vars = self._tnet_step(data, optim_wrapper['tnet'])
+            log_vars.update((key, value) for key, value in phi_vars.items()
+                            if key not in log_vars)
         else:
             log_vars = self._tnet_step(data, optim_wrapper['tnet'])
-        probs = self.scaler.probs
+        probs = self.current_probs() if self.phase != 'warmup' else None
         flat = self._flat(probs).detach() if probs else None
         log_vars.update(
             round=float(self.round),
             phase=float(PHASES.index(self.phase)),
             mean_p=float(flat.mean()) if flat is not None else 1.0,
-            p_below_delta=float((flat < self.delta).float().mean())
+            p_below_delta=float((flat < self.prune_threshold).float().mean())
             if flat is not None else 0.0)
+        if self.budget is not None:
+            log_vars.update(
+                kept_ratio=self.budget.kept_ratio(probs) if probs else 1.0,
+                multiplier=float(self.budget.multiplier),
+                sharpness=float(self.budget.sharpness))
         return log_vars
 
     def _tnet_step(self, data, wrapper) -> Dict[str, torch.Tensor]:
-        self.scaler.probs = self.current_probs()
+        self.scaler.probs = self.current_gates()
         with wrapper.optim_context(self.architecture):
             losses = self.architecture(**data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)
         wrapper.update_params(parsed)
         return log_vars
 
+    def _chain(self, names: List[str]) -> List[List[str]]:
+        """The MNet's optimizer steps in order: with a chain of
+        per-astrocyte optimizers, [shared + A_1], [A_2], ... [A_M]; else
+        every optimizer at once."""
+        modulator = _unwrap(self.modulator)
+        astrocytes = [f'mnet_a{j + 1}' for j in range(modulator.num_astrocytes)]
+        if getattr(modulator, 'joint', None) != 'chain' or \
+                not set(astrocytes) <= set(names):
+            return [names]
+        shared = [n for n in names if n not in astrocytes]
+        return [shared + astrocytes[:1]] + [[n] for n in astrocytes[1:]]
+
     def _phi_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
-        wrappers = [w for name, w in optim_wrapper.items()
-                    if name.startswith('mnet')]
-        if not wrappers:
-            raise KeyError('a Phi-round needs optim wrappers named mnet*, got '
+        names = [name for name in optim_wrapper.keys()
+                 if name.startswith('mnet')]
+        if not names:
+            raise KeyError('a Phi-step needs optim wrappers named mnet*, got '
                            f'{list(optim_wrapper.keys())}')
-        with wrappers[0].optim_context(self.modulator):
-            probs, aux = self.modulator(self._descriptors(),
-                                        self._rows(self.previous_snapshot))
-            self.scaler.probs = probs
-            # the TNet outside its DDP wrapper: W is frozen, nothing to sync
-            losses = _unwrap(self.architecture)(**data, mode='loss')
-            losses.update(aux)
-        parsed, log_vars = self.parse_losses(losses)
-        wrappers[0].backward(parsed)
-        # chain: A_1 ... A_M step in order, each with its own optimizer
-        for wrapper in wrappers:
-            wrapper.step()
-            wrapper.zero_grad()
+        logits, aux = self._modulate(with_reg=True)
+        leaves = [g.detach().requires_grad_()
+                  for g in self._train_gates(logits)]
+        self.scaler.probs = leaves
+        # the TNet outside its DDP wrapper: only dL/d(gate) is taken, W
+        # does not move and its batch-norm statistics stay
+        architecture = _unwrap(self.architecture)
+        tnet_wrapper = optim_wrapper['tnet'] if 'tnet' in optim_wrapper.keys() \
+            else optim_wrapper[names[0]]
+        with frozen_norm_statistics(architecture):
+            with tnet_wrapper.optim_context(architecture):
+                losses = architecture(**data, mode='loss')
+            data_loss, log_vars = self.parse_losses(losses)
+            # inside: the backward reads the statistics' tensors as saved
+            task_grads = torch.autograd.grad(data_loss, leaves,
+                                             allow_unused=True)
+        self.scaler.probs = None
+        for key, value in aux.items():
+            log_vars[key] = value.detach()
+        for step, group in enumerate(self._chain(names)):
+            if step > 0:  # A_j sees what A_1 ... A_{j-1} give after their step
+                logits, aux = self._modulate(with_reg=True)
+            gates = self._train_gates(logits)
+            loss = sum((g * p).sum() for g, p in zip(task_grads, gates)
+                       if g is not None)
+            loss = loss + sum(v for k, v in aux.items() if k.startswith('loss'))
+            if self.budget is not None:
+                budget_loss = self.budget.loss(logits)
+                loss = loss + budget_loss
+                if step == 0:
+                    log_vars['loss_budget'] = budget_loss.detach()
+            optim_wrapper[group[0]].backward(loss)
+            for name in group:
+                optim_wrapper[name].step()
+            for name in names:
+                optim_wrapper[name].zero_grad()
+        probs = self._read_probs()
+        self.cached_probs.copy_(self._flat(probs))
+        if self.budget is not None:
+            self.budget.update_multiplier(self.budget.kept_ratio(probs))
         return log_vars
 
     # ------------------------------------------------------------ inference
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        """The TNet's forward under the current P (for val / test)."""
-        self.scaler.probs = self.current_probs()
+        """The TNet's forward under the current gates (for val / test)."""
+        self.scaler.probs = self.current_gates()
         return self.architecture(inputs, data_samples, mode=mode)

@@ -1,4 +1,6 @@
-"""Backbones the papers use that the OpenMMLab libraries lack."""
+"""Backbones the papers and the pruning benchmarks use that the OpenMMLab
+libraries lack."""
+from .cifar_resnet import CIFARResNet
 from .densenet_cifar import DenseNet_CIFAR
 
-__all__ = ['DenseNet_CIFAR']
+__all__ = ['CIFARResNet', 'DenseNet_CIFAR']

@@ -15,10 +15,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from torch import nn
 
 from astro_mm.registry import MODELS
+from .base import BaseModulator
 
 AN_SHAPES = ('unet', 'fcn', 'cnn')
 
@@ -85,7 +85,7 @@ class _CNN(nn.Module):
 
 
 @MODELS.register_module()
-class AstroNetModulator(BaseModule):
+class AstroNetModulator(BaseModulator):
     """The AN of AstroNet: one astrocyte over all modulated layers.
 
     Args:
@@ -110,12 +110,11 @@ class AstroNetModulator(BaseModule):
                  temporal_weight: float = 1e-3,
                  init_prob: float = 0.95,
                  init_cfg=None):
-        super().__init__(init_cfg)
+        super().__init__(layer_units, init_cfg)
         if shape not in AN_SHAPES:
             raise ValueError(f'AN shape must be one of {AN_SHAPES}, got {shape!r}')
         if num_iters < 1:
             raise ValueError(f'num_iters (T) must be >= 1, got {num_iters}')
-        self.layer_units = list(layer_units)
         self.num_iters = num_iters
         self.temporal_weight = temporal_weight
         map_size = (len(self.layer_units), max(self.layer_units))
@@ -150,7 +149,8 @@ class AstroNetModulator(BaseModule):
                 previous: Optional[List[torch.Tensor]] = None,
                 with_reg: bool = True
                 ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
-        """P for every modulated layer, and the AN's losses and statistics.
+        """Logits of every modulated layer's units (P^T = their sigmoid),
+        and the AN's losses and statistics.
 
         Args:
             descriptors (list[Tensor]): ``(units, F)`` per layer.
@@ -159,8 +159,8 @@ class AstroNetModulator(BaseModule):
             with_reg (bool): Unused; the temporal term is always returned.
 
         Returns:
-            tuple: the list of P (one ``(units,)`` tensor per layer), and a
-            dict with ``loss_temporal`` (lambda * |e^T - e^{T-1}|) and
+            tuple: the list of logits (one ``(units,)`` tensor per layer),
+            and a dict with ``loss_temporal`` (lambda * |e^T - e^{T-1}|) and
             ``e_t`` (e^T, for the log).
         """
         base = self._to_map(descriptors)
@@ -168,7 +168,7 @@ class AstroNetModulator(BaseModule):
         errors = []
         prev_norm = None
         for _ in range(self.num_iters):
-            logits = self.net(base * prob_map)[0, 0] + self.bias
+            logits = (self.net(base * prob_map)[0, 0] + self.bias) * self.mask
             prob_map = torch.sigmoid(logits) * self.mask
             norm = self._normalized(prob_map)
             errors.append(norm.norm() if prev_norm is None else
@@ -181,4 +181,4 @@ class AstroNetModulator(BaseModule):
         aux = dict(
             loss_temporal=self.temporal_weight * temporal,
             e_t=errors[-1].detach())
-        return self._from_map(prob_map), aux
+        return self._from_map(logits), aux

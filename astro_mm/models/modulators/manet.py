@@ -21,18 +21,25 @@ the own history too: the four cases of Tab. 12 are (independent, no
 history), (independent, history), (chain, no history), (chain, history).
 
 L_reg (Eq. 9) is InfoNCE over 2M embeddings: each sub-astrocyte's summary
-of two perturbed views of the descriptors. The views are built here, inside
-the MNet (the task network does not run again for them); the clean view and
-both perturbed views go through the MNet as one batch of three.
+of two perturbed views of the descriptors, summed over the M anchors
+j = 1 ... M (each anchor's positive is its other view z_{M+j}). The views
+are built here, inside the MNet (the task network does not run again for
+them); the clean view and both perturbed views go through the MNet as one
+batch of three.
+
+The decoders start with weights of std 1 / sqrt(D), not near zero: the task
+loss's gradient reaches g1, g2 and the LSTMs only through them (with std
+1e-3 it was ~470x smaller than L_reg's, so the MNet learned almost only
+from L_reg).
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from torch import nn
 
 from astro_mm.registry import MODELS
+from .base import BaseModulator
 
 JOINT_FUNCTIONS = ('chain', 'independent')
 
@@ -89,7 +96,7 @@ class SubAstrocyte(nn.Module):
 
 
 @MODELS.register_module()
-class MANetModulator(BaseModule):
+class MANetModulator(BaseModulator):
     """The MNet of MA-Net.
 
     Args:
@@ -110,8 +117,12 @@ class MANetModulator(BaseModule):
             0.1 is chosen.
         view_noise (float): Relative std of the multiplicative noise that
             makes the two views of L_reg.
-        init_prob (float): P of every unit before training (see AstroNet).
+        init_prob (float): P of every unit before training (see AstroNet):
+            the decoders' bias is logit(init_prob).
+        decoder_std (float, optional): Std of the decoders' initial
+            weights; default 1 / sqrt(token_dim).
     """
+    grouped = True
 
     def __init__(self,
                  layer_units: Sequence[int],
@@ -128,16 +139,15 @@ class MANetModulator(BaseModule):
                  temperature: float = 0.1,
                  view_noise: float = 0.1,
                  init_prob: float = 0.95,
+                 decoder_std: Optional[float] = None,
                  init_cfg=None):
-        super().__init__(init_cfg)
+        super().__init__(layer_units, init_cfg)
         if joint not in JOINT_FUNCTIONS:
             raise ValueError(
                 f'joint must be one of {JOINT_FUNCTIONS}, got {joint!r}')
         if len(layer_groups) != len(layer_units):
             raise ValueError('layer_groups needs one entry per modulated layer')
-        self.layer_units = list(layer_units)
         self.layer_groups = list(layer_groups)
-        self.num_astrocytes = max(self.layer_groups) + 1
         if sorted(set(self.layer_groups)) != list(range(self.num_astrocytes)):
             raise ValueError(f'layer_groups must cover 0..M-1, got {layer_groups}')
         self.joint = joint
@@ -161,8 +171,9 @@ class MANetModulator(BaseModule):
             SubAstrocyte(dim, num_lstm) for _ in range(self.num_astrocytes))
         bias = float(torch.logit(torch.tensor(init_prob)))
         self.decoders = nn.ModuleList(nn.Linear(dim, u) for u in self.layer_units)
+        decoder_std = dim**-0.5 if decoder_std is None else decoder_std
         for decoder in self.decoders:
-            nn.init.normal_(decoder.weight, std=1e-3)
+            nn.init.normal_(decoder.weight, std=decoder_std)
             nn.init.constant_(decoder.bias, bias)
         self.projector = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(),
                                        nn.Linear(dim, dim))
@@ -176,6 +187,10 @@ class MANetModulator(BaseModule):
         # mmengine does not checkpoint RNG states, and a resumed run must draw
         # the same views as an uninterrupted one.
         self.register_buffer('view_step', torch.tensor(0))
+
+    @property
+    def num_astrocytes(self) -> int:
+        return max(self.layer_groups) + 1
 
     def astrocyte_parameters(self, index: int) -> List[nn.Parameter]:
         """Parameters of sub-astrocyte ``index``: its LSTMs and decoders."""
@@ -201,7 +216,7 @@ class MANetModulator(BaseModule):
         if not with_views:
             return [d.unsqueeze(0) for d in descs]
         generator = torch.Generator().manual_seed(int(self.view_step))
-        if self.training:
+        if self.training:  # a Phi-step: the next step draws new views
             self.view_step += 1
         out = []
         for d in descs:
@@ -211,32 +226,35 @@ class MANetModulator(BaseModule):
         return out
 
     def _info_nce(self, summaries: torch.Tensor) -> torch.Tensor:
-        """InfoNCE over the 2M embeddings of the two perturbed views."""
+        """Eq. 9: InfoNCE over the 2M embeddings of the two perturbed
+        views, summed over the M anchors z_1 ... z_M."""
         m = self.num_astrocytes
         z = F.normalize(self.projector(summaries[1:].reshape(2 * m, -1)), dim=1)
-        sim = z @ z.t() / self.temperature
+        sim = z[:m] @ z.t() / self.temperature
         sim = sim.masked_fill(
-            torch.eye(2 * m, dtype=torch.bool, device=z.device), float('-inf'))
-        target = torch.arange(2 * m, device=z.device).roll(m)
-        return F.cross_entropy(sim, target)
+            torch.eye(m, 2 * m, dtype=torch.bool, device=z.device),
+            float('-inf'))
+        target = torch.arange(m, 2 * m, device=z.device)
+        return F.cross_entropy(sim, target, reduction='sum')
 
     def forward(self,
                 descriptors: List[torch.Tensor],
                 previous: Optional[List[torch.Tensor]] = None,
                 with_reg: bool = True
                 ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
-        """P for every modulated layer, and L_reg.
+        """Logits of every modulated layer's units, and L_reg.
 
         Args:
             descriptors (list[Tensor]): ``(units, F)`` per layer, now.
             previous (list[Tensor], optional): The same for the previous
                 round's weights; defaults to ``descriptors``.
-            with_reg (bool): Also compute L_reg (Phi-rounds); W-rounds only
-                need P.
+            with_reg (bool): A Phi-step: compute L_reg and, in training
+                mode, record the LSTM state and summaries carried into the
+                next round. False only reads P and changes no buffer.
 
         Returns:
-            tuple: P per layer (from the unperturbed view) and a dict with
-            ``loss_reg`` when ``with_reg``.
+            tuple: logits per layer (from the unperturbed view) and a dict
+            with ``loss_reg`` when ``with_reg``.
         """
         previous = descriptors if previous is None else previous
         views = self._views(descriptors, previous, with_reg)
@@ -259,14 +277,12 @@ class MANetModulator(BaseModule):
             if self.joint == 'chain':
                 chain = chain + summary
         summaries = torch.stack(summaries, dim=1)  # (views, M, D)
-        if self.training:
+        if self.training and with_reg:
             self.next_lstm_state.copy_(torch.stack(states))
             self.next_own_history.copy_(summaries[0].detach())
-        probs = [
-            torch.sigmoid(decoder(outputs[0, i]))
-            for i, decoder in enumerate(self.decoders)
-        ]
+        logits = [decoder(outputs[0, i])
+                  for i, decoder in enumerate(self.decoders)]
         aux = {}
         if with_reg:
             aux['loss_reg'] = self.reg_weight * self._info_nce(summaries)
-        return probs, aux
+        return logits, aux

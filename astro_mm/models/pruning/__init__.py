@@ -2,11 +2,17 @@
 
 One strategy per backbone family (:mod:`.strategies`): ResNet inner
 channels, DenseNet bottleneck channels, transformer FFN hidden neurons and
-attention heads.
+attention heads. The standard pruners, as baselines, through Torch-Pruning
+(:mod:`.baselines`).
 """
 # the family strategies register themselves on import
 from . import densenet_pruning, resnet_pruning, transformer_pruning  # noqa
-from .export import PruneResult, export_pruned, threshold_for_budget
+from .baselines import (BASELINE_PRUNERS, BaselinePruneResult,
+                        baseline_pruner, baseline_scores, prune_baseline,
+                        register_baseline)
+from .cost import KeptCost
+from .export import (PruneResult, budget_masks, export_pruned,
+                     prune_architecture, threshold_masks)
 from .folding import fold_unit_probs
 from .rebuild import build_pruned_backbone, build_pruned_resnet, load_widths
 from .resnet_pruning import fold_probs, prune_inner_channels
@@ -14,9 +20,11 @@ from .strategies import (PruningStrategy, inner_widths, prune_units,
                          register_strategy, shrink_to_widths, strategy_for)
 
 __all__ = [
-    'export_pruned', 'threshold_for_budget', 'PruneResult',
+    'export_pruned', 'prune_architecture', 'budget_masks', 'threshold_masks', 'KeptCost',
+    'PruneResult',
     'build_pruned_backbone', 'build_pruned_resnet', 'load_widths',
     'fold_probs', 'fold_unit_probs', 'inner_widths', 'prune_inner_channels',
     'prune_units', 'shrink_to_widths', 'PruningStrategy', 'register_strategy',
-    'strategy_for'
+    'strategy_for', 'prune_baseline', 'baseline_scores', 'baseline_pruner',
+    'register_baseline', 'BASELINE_PRUNERS', 'BaselinePruneResult'
 ]

@@ -13,7 +13,7 @@ from mmpretrain.models.backbones.densenet import DenseLayer
 from torch import nn
 
 from .slicing import slice_conv, slice_norm
-from .strategies import PruningStrategy, register_strategy
+from .strategies import PruningStrategy, layer_cost_terms, register_strategy
 
 
 def _is_dense_layer(module: nn.Module) -> bool:
@@ -43,3 +43,8 @@ class DenseNetPruning(PruningStrategy):
         block.conv1 = slice_conv(block.conv1, out_keep=kept)
         block.norm2 = slice_norm(block.norm2, kept)
         block.conv2 = slice_conv(block.conv2, in_keep=kept)
+
+    def cost_terms(self, block):
+        return (layer_cost_terms('conv1', block.conv1, out_slot=0) +
+                layer_cost_terms('norm2', block.norm2, out_slot=0) +
+                layer_cost_terms('conv2', block.conv2, in_slot=0))

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .slicing import slice_conv, slice_norm
-from .strategies import PruningStrategy, register_strategy
+from .strategies import PruningStrategy, layer_cost_terms, register_strategy
 
 
 def _norm_name(block: nn.Module, index: int) -> str:
@@ -95,6 +95,20 @@ class ResNetPruning(PruningStrategy):
 
     def prune(self, block, keep):
         _prune_block(block, keep)
+
+    def cost_terms(self, block):
+        last = _num_convs(block)
+        terms = []
+        for i in range(1, last + 1):
+            out_slot = i - 1 if i < last else None
+            in_slot = i - 2 if i > 1 else None
+            terms += layer_cost_terms(f'conv{i}', getattr(block, f'conv{i}'),
+                                      out_slot, in_slot)
+            if i < last:
+                norm_name = _norm_name(block, i)
+                terms += layer_cost_terms(norm_name,
+                                          getattr(block, norm_name), i - 1)
+        return terms
 
 
 def prune_inner_channels(backbone: nn.Module,

@@ -16,12 +16,89 @@ blocks in the backbone):
 * ``ResNetPruning``: inner channels of residual blocks (mmpretrain, mmdet
   and timm ResNets).
 """
-from typing import Dict, List, Sequence, Type
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Type
 
 import torch
 from torch import nn
 
 _STRATEGIES: List['PruningStrategy'] = []
+
+
+@dataclass(frozen=True)
+class CostTerm:
+    """A parameter tensor of a block whose size depends on its slots.
+
+    The tensor holds ``per_pair`` elements for every pair (output unit,
+    input unit); a dimension gated by a slot shrinks with that slot's kept
+    units, so pruning leaves ``out_kept * in_kept * per_pair`` elements.
+
+    Attributes:
+        module (str): The module holding the tensor, relative to the block
+            (its output's spatial size turns parameters into MACs).
+        out_slot (int, optional): The slot gating the output dimension.
+        out_units (int): The full output dimension.
+        in_slot (int, optional): The slot gating the input dimension.
+        in_units (int): The full input dimension (1 for a bias or a norm).
+        per_pair (int): Elements per (output, input) pair (kernel size).
+        is_weight (bool): A conv / linear weight: counted in MACs too.
+    """
+    module: str
+    out_slot: Optional[int]
+    out_units: int
+    in_slot: Optional[int]
+    in_units: int
+    per_pair: int
+    is_weight: bool = True
+
+
+def layer_cost_terms(module_name: str, module: nn.Module,
+                     out_slot: Optional[int] = None,
+                     in_slot: Optional[int] = None,
+                     out_group: int = 1) -> List[CostTerm]:
+    """The cost terms of one conv / linear / affine norm of a block.
+
+    Args:
+        module_name (str): Its name relative to the block.
+        module (nn.Module): The layer.
+        out_slot, in_slot (int, optional): Slots gating its outputs / inputs.
+        out_group (int): Output rows per gated unit (3 x head_dims for the
+            qkv rows of a head, 1 otherwise); for a linear whose *inputs*
+            are grouped (proj reading heads) pass the group size as
+            ``out_group`` with ``in_slot`` set: the per-pair size.
+
+    Raises:
+        ValueError: The layer is a grouped conv or of an unknown type.
+    """
+    if isinstance(module, nn.modules.conv._ConvNd):
+        if module.groups != 1:
+            raise ValueError(f'{module_name}: grouped convs have no cost '
+                             'model (their channels belong to groups)')
+        kernel = module.weight[0, 0].numel()
+        terms = [CostTerm(module_name, out_slot, module.out_channels,
+                          in_slot, module.in_channels, kernel)]
+        if module.bias is not None:
+            terms.append(CostTerm(module_name, out_slot, module.out_channels,
+                                  None, 1, 1, is_weight=False))
+        return terms
+    if isinstance(module, nn.Linear):
+        out_units = module.out_features // (out_group if out_slot is not None
+                                            else 1)
+        in_units = module.in_features // (out_group if in_slot is not None
+                                          else 1)
+        terms = [CostTerm(module_name, out_slot, out_units, in_slot, in_units,
+                          out_group)]
+        if module.bias is not None:
+            terms.append(CostTerm(
+                module_name, out_slot, out_units, None, 1,
+                out_group if out_slot is not None else 1, is_weight=False))
+        return terms
+    params = sum(p.numel() for p in module.parameters(recurse=False))
+    width = params // 2 if params else 0
+    if width == 0:
+        return []
+    return [CostTerm(module_name, out_slot, width, None, 1, 2,
+                     is_weight=False)]
 
 
 class PruningStrategy:
@@ -50,6 +127,12 @@ class PruningStrategy:
     def prune(self, block: nn.Module, keep: Sequence[torch.Tensor]) -> None:
         """Keep, in place, the units ``keep[i]`` of slot i (and the inputs
         of the layers that read them)."""
+        raise NotImplementedError
+
+    def cost_terms(self, block: nn.Module) -> List[CostTerm]:
+        """Every parameter tensor of the block that :meth:`prune` shrinks,
+        with the slots that gate it (see :class:`CostTerm`): the exact
+        parameter count of any pruned width is read off these terms."""
         raise NotImplementedError
 
 

@@ -22,7 +22,7 @@ from mmpretrain.models.utils.attention import MultiheadAttention
 from torch import nn
 
 from .slicing import set_submodule, slice_linear
-from .strategies import PruningStrategy, register_strategy
+from .strategies import PruningStrategy, layer_cost_terms, register_strategy
 
 
 def _ffn_linears(block: nn.Module) -> Optional[Tuple[str, str]]:
@@ -111,3 +111,20 @@ class TransformerPruning(PruningStrategy):
                 block.get_submodule(fc2), in_keep=kept))
             if isinstance(getattr(block, 'ffn', None), FFN):
                 block.ffn.feedforward_channels = int(kept.numel())
+
+    def cost_terms(self, block):
+        terms = []
+        for index, slot in enumerate(self.slots(block)):
+            if slot == 'attn':
+                attn, dims = block.attn, _head_dims(block.attn)
+                terms += layer_cost_terms('attn.qkv', attn.qkv, out_slot=index,
+                                          out_group=3 * dims)
+                terms += layer_cost_terms('attn.proj', attn.proj,
+                                          in_slot=index, out_group=dims)
+                continue
+            fc1, fc2 = _ffn_linears(block)
+            terms += layer_cost_terms(fc1, block.get_submodule(fc1),
+                                      out_slot=index)
+            terms += layer_cost_terms(fc2, block.get_submodule(fc2),
+                                      in_slot=index)
+        return terms

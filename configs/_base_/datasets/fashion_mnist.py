@@ -22,6 +22,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        split='train',
         test_mode=False,
         download=False,
         pipeline=train_pipeline),
@@ -32,6 +33,10 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        # split and test_mode both: mmpretrain reads the file set by
+        # test_mode but logs 'split="train" but test_mode=True. The training
+        # set will be used.' when split is left at its default
+        split='test',
         test_mode=True,
         download=False,
         pipeline=test_pipeline),

@@ -1,0 +1,148 @@
+"""astro_mm's budget-aware mode: P that prunes to a target cost.
+
+METHOD.md, "What the papers' objective cannot do": with the papers'
+objective P stays where it starts. The budget-aware mode changes three
+things, all here:
+
+* **Hard gates.** The TNet runs with the gates pruning will realize,
+  ``g = 1[P > gate_threshold]`` (and the ``min_keep`` highest-P units of
+  every layer, so no layer vanishes); Phi gets the straight-through gradient
+  ``g + P - sg(P)``. Pruning then cuts at ``gate_threshold``: the exported
+  network is the one W was trained in.
+* **An augmented Lagrangian on the kept cost.** r(P) = (fixed + sum cost *
+  P) / total (exactly: the kept share of the backbone's parameters or MACs,
+  see :class:`~astro_mm.models.pruning.cost.KeptCost`). Phi minimizes
+  ``lambda (r - t) + rho / 2 (r - t)^2`` with the straight-through value of
+  the realized gates; lambda follows dual ascent on the equality r = t,
+  ``lambda += multiplier_lr * (r - t)`` after each Phi-step (the method of
+  multipliers), so the target is met without a hand-tuned weight. The
+  quadratic term is the damping: with lambda alone (an integral
+  controller) and an Adam-stepped MNet, whose steps do not shrink as r
+  nears t, r overshot the target by 0.3 and oscillated (measured on toy
+  data; tests/test_budget_mode.py holds the converged behaviour). Equality, not r <= t: the task
+  gradient of a gate is noisy in sign (behind a training-mode batch norm a
+  layer's gates sum to zero gradient), so nothing else would hold r up
+  once it has fallen below t; a negative lambda does.
+* **Sharpened sigmoid.** P = sigmoid(beta * logit), beta growing
+  geometrically over training from ``sharpness[0]`` to ``sharpness[1]``
+  (Continuous Sparsification, Savarese et al. 2020): early on P moves
+  freely, at the end it is near 0 or 1, so the decision is made by the MNet
+  and not by the export's threshold.
+"""
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..pruning.cost import KeptCost
+
+
+class UnitBudget(nn.Module):
+    """The budget-aware mode's gates, cost constraint and sharpness.
+
+    Args:
+        target (float): t, the share of the backbone's cost to keep, in
+            (0, 1].
+        cost (str): ``'params'`` (default) or ``'flops'``.
+        input_shape (Sequence[int], optional): (C, H, W), for ``'flops'``.
+        gate_threshold (float): A unit is on when P > this (default 0.5).
+        min_keep (float): Share of every layer's units kept on whatever
+            their P (at least one unit; default 0.05).
+        multiplier_lr (float): Step of lambda's dual ascent (default 0.01).
+        penalty (float): rho of the augmented Lagrangian (default 20): the
+            proportional pull towards t that damps lambda's integral one.
+        sharpness (tuple[float, float]): beta at the start and at the end of
+            training (default (1, 50)).
+    """
+
+    def __init__(self,
+                 target: float,
+                 cost: str = 'params',
+                 input_shape: Optional[Sequence[int]] = None,
+                 gate_threshold: float = 0.5,
+                 min_keep: float = 0.05,
+                 multiplier_lr: float = 0.01,
+                 penalty: float = 20.,
+                 sharpness: Tuple[float, float] = (1.0, 50.0)):
+        super().__init__()
+        if not 0 < target <= 1:
+            raise ValueError(f'budget target must be in (0, 1], got {target}')
+        if not 0 < gate_threshold < 1:
+            raise ValueError('budget gate_threshold must be in (0, 1), got '
+                             f'{gate_threshold}')
+        if not 0 <= min_keep <= 1:
+            raise ValueError(f'budget min_keep must be in [0, 1], got {min_keep}')
+        if multiplier_lr <= 0:
+            raise ValueError('budget multiplier_lr must be > 0, got '
+                             f'{multiplier_lr}')
+        if len(sharpness) != 2 or min(sharpness) <= 0:
+            raise ValueError('budget sharpness must be (start, end) > 0, got '
+                             f'{sharpness}')
+        self.target = float(target)
+        self.cost_kind = cost
+        self.input_shape = input_shape
+        self.gate_threshold = float(gate_threshold)
+        self.min_keep = float(min_keep)
+        self.multiplier_lr = float(multiplier_lr)
+        self.penalty = float(penalty)
+        self.sharpness_range = tuple(float(s) for s in sharpness)
+        self.cost: Optional[KeptCost] = None
+        # persistent: a resumed run and the export see the same P and lambda
+        self.register_buffer('multiplier', torch.tensor(0.))
+        self.register_buffer('sharpness', torch.tensor(self.sharpness_range[0]))
+
+    def bind(self, backbone: nn.Module, layer_names: Sequence[str]) -> None:
+        """Build the cost model of the modulated layers of ``backbone``."""
+        self.cost = KeptCost(backbone, layer_names, self.cost_kind,
+                             self.input_shape)
+
+    def set_progress(self, progress: float) -> None:
+        """beta for ``progress`` in [0, 1] of the training schedule."""
+        start, end = self.sharpness_range
+        progress = min(max(float(progress), 0.), 1.)
+        self.sharpness.fill_(start * math.exp(progress * math.log(end / start)))
+
+    def probabilities(self, logits: Sequence[torch.Tensor]
+                      ) -> List[torch.Tensor]:
+        return [torch.sigmoid(self.sharpness * z) for z in logits]
+
+    @torch.no_grad()
+    def hard_gates(self, probs: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """0 / 1 per unit: P above the threshold, or among the
+        ``min_keep`` best of its layer."""
+        gates = []
+        for p in probs:
+            gate = (p > self.gate_threshold).to(p.dtype)
+            floor = max(1, math.ceil(self.min_keep * p.numel()))
+            gate[p.topk(min(floor, p.numel())).indices] = 1
+            gates.append(gate)
+        return gates
+
+    def gates(self, logits: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """Hard gates, with a straight-through gradient that does not
+        vanish far from the threshold: d gate / d z = softsign'(z - z_0) =
+        1 / (1 + |z - z_0|)^2 (a sigmoid's would, and a unit pushed far off
+        could never come back when the budget needs it)."""
+        hard = self.hard_gates(self.probabilities(logits))
+        shift = math.log(self.gate_threshold / (1 - self.gate_threshold)) / \
+            float(self.sharpness)
+        return [h + F.softsign(z - shift) - F.softsign(z - shift).detach()
+                for h, z in zip(hard, logits)]
+
+    def loss(self, logits: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The augmented Lagrangian lambda (r - t) + rho / 2 (r - t)^2 of
+        the realized gates, with the straight-through gradient."""
+        excess = self.cost.ratio(self.gates(logits)) - self.target
+        return self.multiplier * excess + self.penalty / 2 * excess**2
+
+    @torch.no_grad()
+    def kept_ratio(self, probs: Sequence[torch.Tensor]) -> float:
+        """r of the gates the TNet runs with."""
+        return float(self.cost.ratio(self.hard_gates(probs)))
+
+    @torch.no_grad()
+    def update_multiplier(self, kept_ratio: float) -> None:
+        """Dual ascent on lambda for the constraint r = t."""
+        self.multiplier.add_(self.multiplier_lr * (kept_ratio - self.target))

@@ -1,0 +1,548 @@
+"""The standard pruners, as baselines of the benchmark, via Torch-Pruning.
+
+A trained *plain* classifier (an mmpretrain ``ImageClassifier`` with a
+ResNet backbone: anything whose backbone :func:`~.strategies.strategy_for`
+gives the ResNet strategy) is pruned to a parameter budget by one of the
+pruners practitioners use, in astro_mm's default scope: the inner channels
+of residual blocks (the outputs of every conv of a block but the last), so
+the block output widths stay and the result rebuilds with
+``astro_mm.PrunedBackbone`` from its widths, exactly like an astro export.
+
+Pruners (:data:`BASELINE_PRUNERS`, one Torch-Pruning importance each):
+
+* ``random``: ``tp.importance.RandomImportance``, seeded;
+* ``l1``: L1 norm of each filter of the pruned conv (Li et al. 2017):
+  ``MagnitudeImportance(p=1, group_reduction='first')``;
+* ``bn_scale``: |gamma| of the batch norm after it (network slimming,
+  Liu et al. 2017): ``BNScaleImportance``;
+* ``taylor``: first-order Taylor |w * dL/dw| over the channel's group
+  (Molchanov et al. 2019): ``TaylorImportance``, from the gradients of a
+  few batches;
+* ``group_norm``: DepGraph's group L2 norm over every coupled weight
+  (Fang et al. 2023): ``GroupMagnitudeImportance(p=2)``, the importance of
+  ``GroupNormPruner``.
+
+How a prune goes: Torch-Pruning's dependency graph gives, for every inner
+conv, its channel group (the conv's filters, its batch norm, the next
+conv's input channels); the importance scores every channel of the group
+(normalized by its mean within the group, Torch-Pruning's default); the
+channels are ranked globally, lowest first, as ``MetaPruner`` does with
+``global_pruning=True``; the shortest prefix of the ranking whose removal
+leaves at most ``param_budget`` of the backbone's parameters is removed
+with Torch-Pruning's own group pruning (one slicing path: its pruning
+functions shrink the conv, the norm and the next conv's inputs).
+
+Why not ``MetaPruner.step()`` itself: its ``pruning_ratio`` counts
+channels, not parameters, and in one-shot global pruning it skips a group
+whose every channel falls under the threshold (``check_pruning_group``),
+so that layer stays whole and the parameter count is not monotone in the
+ratio; ``max_pruning_ratio`` only acts between iterative steps. The ranking
+here is the same (same scores, same global order); the prefix is chosen by
+an exact parameter count instead, the ``min_keep`` best channels of every
+layer are never candidates, and ties go to the earlier layer and channel.
+
+GroupNormPruner's sparse training (its ``regularize`` during training) is
+not part of a one-shot prune: ``group_norm`` is its importance on the
+trained plain network, as the other baselines are.
+
+Only plain networks: Torch-Pruning traces the autograd graph, and astro_mm's
+modulation hooks (a pre-hook that swaps a batch norm's affine parameters
+for P-scaled ones) are invisible to it; a model with forward hooks is
+refused.
+"""
+import copy
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import torch
+import torch_pruning as tp
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .export import PruneResult
+from .resnet_pruning import ResNetPruning
+from .strategies import inner_widths, strategy_for
+
+_NORMS = (_BatchNorm, nn.GroupNorm, nn.LayerNorm)
+
+
+@dataclass(frozen=True)
+class BaselinePruner:
+    """A named pruner: how its Torch-Pruning importance is built.
+
+    Attributes:
+        name (str): The method's name in suite configs and tools.
+        build (Callable[[], tp.importance.Importance]): A fresh importance.
+        needs_data (bool): The importance reads gradients of the loss on
+            data (``prune_baseline(..., data=...)``).
+        reference (str): The paper, for tables and docs.
+    """
+    name: str
+    build: Callable[[], tp.importance.Importance]
+    needs_data: bool = False
+    reference: str = ''
+
+
+BASELINE_PRUNERS: Dict[str, BaselinePruner] = {}
+
+
+def register_baseline(name: str, needs_data: bool = False,
+                      reference: str = '') -> Callable:
+    """Decorator: register a zero-argument importance builder as ``name``.
+
+    Raises:
+        KeyError: ``name`` is taken.
+    """
+
+    def register(build: Callable[[], tp.importance.Importance]) -> Callable:
+        if name in BASELINE_PRUNERS:
+            raise KeyError(f'baseline pruner {name!r} is already registered')
+        BASELINE_PRUNERS[name] = BaselinePruner(name, build, needs_data,
+                                                reference)
+        return build
+
+    return register
+
+
+@register_baseline('random', reference='random channels (seeded)')
+def _random():
+    return tp.importance.RandomImportance()
+
+
+@register_baseline('l1', reference='Li et al. 2017, Pruning Filters for '
+                   'Efficient ConvNets')
+def _l1():
+    # the L1 norm of the pruned conv's filters only (the group's first
+    # layer), not the group's mean over the norm and the next conv
+    return tp.importance.MagnitudeImportance(
+        p=1, group_reduction='first', normalizer='mean')
+
+
+@register_baseline('bn_scale', reference='Liu et al. 2017, Network '
+                   'Slimming')
+def _bn_scale():
+    return tp.importance.BNScaleImportance()
+
+
+@register_baseline('taylor', needs_data=True, reference='Molchanov et al. '
+                   '2019, Importance Estimation for Neural Network Pruning')
+def _taylor():
+    return tp.importance.TaylorImportance()
+
+
+@register_baseline('group_norm', reference='Fang et al. 2023, DepGraph')
+def _group_norm():
+    return tp.importance.GroupMagnitudeImportance(p=2)
+
+
+def baseline_pruner(name: str) -> BaselinePruner:
+    """The registered pruner ``name``.
+
+    Raises:
+        KeyError: Unknown name (the message lists the known ones).
+    """
+    if name not in BASELINE_PRUNERS:
+        raise KeyError(f'unknown baseline pruner {name!r}; known: '
+                       f'{", ".join(sorted(BASELINE_PRUNERS))}')
+    return BASELINE_PRUNERS[name]
+
+
+@dataclass
+class BaselinePruneResult(PruneResult):
+    """:class:`~.export.PruneResult` of a baseline (``threshold`` is NaN and
+    ``probs`` None: there is no P), plus what was kept.
+
+    Attributes:
+        method (str): The pruner's name.
+        kept (dict): Kept channel indices (of the unpruned network) per
+            block and slot, ``{'layer1.0': [tensor]}``, as
+            :func:`~.strategies.prune_units` takes them.
+        scores (dict): The importance of every inner channel by layer name
+            (``'layer1.0.conv1'``), as ranked (normalized per layer).
+    """
+    method: str = ''
+    kept: Dict[str, List[torch.Tensor]] = field(default_factory=dict)
+    scores: Dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class _Slot:
+    """One inner conv: its channel group and what its width gates."""
+    name: str  # layer name in the backbone, e.g. 'layer1.0.conv1'
+    block: str
+    conv: nn.Module
+    group: tp.Group
+    out_gated: List[nn.Module]
+    in_gated: List[nn.Module]
+
+
+def _params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _check_plain(model: nn.Module) -> None:
+    if not hasattr(model, 'backbone'):
+        raise TypeError(f'{type(model).__name__} has no backbone: '
+                        'prune_baseline takes a classifier (e.g. an '
+                        'mmpretrain ImageClassifier)')
+    if hasattr(model, 'architecture'):
+        raise TypeError('baselines prune plain networks, got an astro '
+                        f'{type(model).__name__}; prune its trained plain '
+                        'counterpart, or export it with export_pruned')
+    for name, module in model.named_modules():
+        if module._forward_hooks or module._forward_pre_hooks:
+            raise ValueError(
+                f'module {name or type(model).__name__!r} has forward hooks '
+                '(modulation?): Torch-Pruning traces the autograd graph and '
+                'does not see them; give a plain network '
+                '(astro_mm.models.modulation.unmodulated_copy)')
+
+
+def _example_inputs(backbone: nn.Module, input_size: Sequence[int]
+                    ) -> torch.Tensor:
+    conv = next((m for m in backbone.modules()
+                 if isinstance(m, nn.modules.conv._ConvNd)), None)
+    if conv is None:
+        raise ValueError(f'{type(backbone).__name__} has no conv layer')
+    weight = conv.weight
+    # requires_grad: frozen stages still leave a graph to trace
+    return torch.randn(1, conv.in_channels, *input_size, device=weight.device,
+                       dtype=weight.dtype, requires_grad=True)
+
+
+def _build_graph(backbone: nn.Module, example: torch.Tensor
+                 ) -> tp.DependencyGraph:
+    with torch.enable_grad():
+        return tp.DependencyGraph().build_dependency(
+            backbone, example_inputs=example,
+            forward_fn=lambda module, inputs: module(inputs), verbose=False)
+
+
+def _resnet_strategy(backbone: nn.Module) -> ResNetPruning:
+    """The backbone's strategy, if it is the ResNet one.
+
+    Raises:
+        ValueError: Another family (or none).
+    """
+    strategy = strategy_for(backbone)
+    if not isinstance(strategy, ResNetPruning):
+        raise ValueError(
+            f'baseline pruners support ResNet backbones only (inner channels '
+            f'of residual blocks); {type(backbone).__name__} is a '
+            f'{strategy.family} backbone')
+    return strategy
+
+
+def _slots(backbone: nn.Module, graph: tp.DependencyGraph) -> List[_Slot]:
+    """The channel group of every inner conv, checked to touch only that
+    conv, norms of its block, and the next conv's inputs.
+
+    Raises:
+        ValueError: A group reaches outside its block, or a conv is grouped.
+    """
+    strategy = _resnet_strategy(backbone)
+    slots = []
+    for block_name, block in strategy.blocks(backbone).items():
+        for index, slot in enumerate(strategy.slots(block), start=1):
+            conv = getattr(block, slot)
+            nxt = getattr(block, f'conv{index + 1}')
+            name = f'{block_name}.{slot}'
+            if conv.groups != 1 or nxt.groups != 1:
+                raise ValueError(f'{name}: grouped convs are not pruned')
+            group = graph.get_pruning_group(
+                conv, tp.prune_conv_out_channels,
+                idxs=list(range(conv.out_channels)))
+            out_gated, in_gated = [], []
+            for dep, _ in group:
+                module = dep.target.module
+                if not isinstance(module, nn.Module) or next(
+                        module.parameters(recurse=False), None) is None:
+                    continue  # activations, additions: nothing to count
+                is_out = graph.is_out_channel_pruning_fn(dep.handler)
+                expected = (module is conv or isinstance(module, _NORMS)
+                            and any(module is child
+                                    for child in block.children())
+                            ) if is_out else module is nxt
+                if not expected:
+                    raise ValueError(
+                        f'the channels of {name} reach '
+                        f'{graph._module2name.get(module, module)} '
+                        f'({"outputs" if is_out else "inputs"}); expected '
+                        f'only {name}, its norm and the inputs of '
+                        f'{block_name}.conv{index + 1}')
+                (out_gated if is_out else in_gated).append(module)
+            slots.append(_Slot(name, block_name, conv, group, out_gated,
+                               in_gated))
+    return slots
+
+
+def _taylor_gradients(model: nn.Module, data: Iterable,
+                      num_batches: int) -> None:
+    """Accumulate the loss gradients of up to ``num_batches`` batches into
+    ``model``'s parameters (eval mode: the norms keep their statistics).
+
+    Raises:
+        ValueError: ``data`` yields no batch.
+    """
+    flags = {p: p.requires_grad for p in model.parameters()}
+    for p in flags:
+        p.requires_grad_(True)
+        p.grad = None
+    seen = 0
+    try:
+        with torch.enable_grad():
+            for batch in data:
+                if seen == num_batches:
+                    break
+                batch = model.data_preprocessor(batch, False)
+                loss, _ = model.parse_losses(model(**batch, mode='loss'))
+                loss.backward()
+                seen += 1
+    finally:
+        for p, flag in flags.items():
+            p.requires_grad_(flag)
+    if seen == 0:
+        raise ValueError('taylor: data yielded no batch to take gradients '
+                         'from')
+
+
+def _scores(slots: Sequence[_Slot], method: str,
+            seed: int) -> Dict[str, torch.Tensor]:
+    """Torch-Pruning's importance of every channel, by layer name."""
+    importance = baseline_pruner(method).build()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        scores = {}
+        for slot in slots:
+            score = importance(slot.group)
+            if score is None:
+                raise ValueError(
+                    f'{method}: {type(importance).__name__} gives no score '
+                    f'for {slot.name} (e.g. bn_scale with a non-affine '
+                    'norm)')
+            score = score.detach().float().cpu()
+            if torch.isnan(score).any():
+                warnings.warn(f'{method}: NaN importance in {slot.name} '
+                              '(all-zero scores?): ranked as 0')
+                score = torch.nan_to_num(score, nan=0.0)
+            scores[slot.name] = score
+    return scores
+
+
+def _floor(units: int, min_keep: float) -> int:
+    return min(units, max(1, math.ceil(min_keep * units)))
+
+
+def _ranking(slots: Sequence[_Slot], scores: Dict[str, torch.Tensor],
+             min_keep: float) -> List[Tuple[int, int]]:
+    """Removal candidates (slot index, channel), lowest score first; the
+    ``min_keep`` best channels of every slot are never candidates."""
+    candidates = []
+    for i, slot in enumerate(slots):
+        score = scores[slot.name]
+        # ascending by score, ties by channel index
+        order = sorted(range(score.numel()),
+                       key=lambda j: (float(score[j]), j))
+        removable = order[:score.numel() - _floor(score.numel(), min_keep)]
+        candidates += [(float(score[j]), i, j) for j in removable]
+    candidates.sort()
+    return [(i, j) for _, i, j in candidates]
+
+
+class _ParamCount:
+    """Backbone parameters as a function of the inner widths, from the
+    modules each slot's group gates (conv / linear weights: dim 0 by the
+    output slot, dim 1 by the input slot; biases and norms: dim 0)."""
+
+    def __init__(self, backbone: nn.Module, slots: Sequence[_Slot]):
+        gates: Dict[nn.Module, List[Optional[int]]] = {}
+        for i, slot in enumerate(slots):
+            for module in slot.out_gated:
+                gates.setdefault(module, [None, None])[0] = i
+            for module in slot.in_gated:
+                gates.setdefault(module, [None, None])[1] = i
+        self.total = _params(backbone)
+        self._terms = []
+        variable = 0
+        for module, (out_slot, in_slot) in gates.items():
+            for param in module.parameters(recurse=False):
+                per = param.numel()
+                out_units = param.shape[0] if out_slot is not None else None
+                in_units = (param.shape[1] if in_slot is not None
+                            and param.dim() >= 2 else None)
+                per //= (out_units or 1) * (in_units or 1)
+                self._terms.append((out_slot, out_units,
+                                    in_slot if in_units else None, in_units,
+                                    per))
+                variable += param.numel()
+        self.fixed = self.total - variable
+
+    def __call__(self, widths: Sequence[int]) -> int:
+        kept = self.fixed
+        for out_slot, out_units, in_slot, in_units, per in self._terms:
+            out_count = widths[out_slot] if out_slot is not None else 1
+            in_count = widths[in_slot] if in_slot is not None else 1
+            kept += out_count * in_count * per
+        return kept
+
+
+def _widths_after(full: Sequence[int], ranking: Sequence[Tuple[int, int]],
+                  count: int) -> List[int]:
+    widths = list(full)
+    for i, _ in ranking[:count]:
+        widths[i] -= 1
+    return widths
+
+
+def _removal_count(count_params: _ParamCount, full: Sequence[int],
+                   ranking: Sequence[Tuple[int, int]], target: float) -> int:
+    """The fewest removals (a prefix of ``ranking``) that leave at most
+    ``target`` parameters; all of them when even that leaves more."""
+    lo, hi = 0, len(ranking)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count_params(_widths_after(full, ranking, mid)) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _prepare(work: nn.Module, method: str, data: Optional[Iterable],
+             num_batches: int, seed: int, input_size: Sequence[int]
+             ) -> Tuple[tp.DependencyGraph, List[_Slot],
+                        Dict[str, torch.Tensor]]:
+    """Gradients (if the method needs them), dependency graph, inner
+    channel groups and scores of ``work`` (a copy, changed in place)."""
+    pruner = baseline_pruner(method)
+    _resnet_strategy(work.backbone)
+    if pruner.needs_data:
+        if data is None:
+            raise ValueError(f'{method} needs data: batches as an mmengine '
+                             'dataloader yields them (dict(inputs=..., '
+                             'data_samples=...))')
+        _taylor_gradients(work, data, num_batches)
+    backbone = work.backbone
+    graph = _build_graph(backbone, _example_inputs(backbone, input_size))
+    slots = _slots(backbone, graph)
+    if pruner.needs_data:
+        for slot in slots:
+            for module in (slot.conv, *slot.in_gated):
+                if module.weight.grad is None:
+                    raise ValueError(
+                        f'{method}: {graph._module2name[module]} got no '
+                        'gradient from the batches (is it on the loss '
+                        'path?)')
+    return graph, slots, _scores(slots, method, seed)
+
+
+def baseline_scores(model: nn.Module, method: str,
+                    data: Optional[Iterable] = None, num_batches: int = 4,
+                    seed: int = 0,
+                    input_size: Sequence[int] = (32, 32)
+                    ) -> Dict[str, torch.Tensor]:
+    """The importance ``method`` gives every inner channel, by layer name
+    (``'layer1.0.conv1'``), normalized per layer as ranked; ``model`` is
+    left unchanged. Arguments as :func:`prune_baseline`."""
+    _check_plain(model)
+    work = copy.deepcopy(model).eval()
+    return _prepare(work, method, data, num_batches, seed, input_size)[2]
+
+
+def prune_baseline(model: nn.Module,
+                   method: str,
+                   param_budget: float,
+                   data: Optional[Iterable] = None,
+                   num_batches: int = 4,
+                   seed: int = 0,
+                   min_keep: float = 0.,
+                   tolerance: float = 0.02,
+                   input_size: Sequence[int] = (32, 32)
+                   ) -> BaselinePruneResult:
+    """Prune a copy of a plain classifier's backbone with a standard pruner.
+
+    Inner channels of residual blocks only; the backbone keeps at most
+    ``param_budget`` of its parameters (and at least
+    ``param_budget - tolerance``). ``model`` is left unchanged.
+
+    Args:
+        model (nn.Module): A trained plain classifier with a ResNet
+            ``backbone`` (e.g. mmpretrain's ``ImageClassifier``), no hooks.
+        method (str): A name of :data:`BASELINE_PRUNERS`: ``'random'``,
+            ``'l1'``, ``'bn_scale'``, ``'taylor'``, ``'group_norm'``.
+        param_budget (float): Share of the backbone's parameters to keep,
+            in (0, 1].
+        data (Iterable, optional): For ``taylor``: batches as an mmengine
+            dataloader yields them (``dict(inputs=..., data_samples=...)``);
+            their loss gradients (summed, model in eval mode) give the
+            scores. Ignored by the other methods.
+        num_batches (int): Batches of ``data`` to use (at most).
+        seed (int): Seed of ``random``.
+        min_keep (float): Share of every layer's channels always kept (the
+            best ones), at least one.
+        tolerance (float): How far under the budget the kept share may
+            fall.
+        input_size (Sequence[int]): (H, W) of the example image that
+            Torch-Pruning traces the backbone with (channels: the stem's).
+
+    Returns:
+        BaselinePruneResult: The pruned classifier (eval mode), its inner
+        widths (``meta.pruned_widths`` for ``astro_mm.PrunedBackbone``),
+        parameters before / after, kept channels and scores.
+
+    Raises:
+        KeyError: Unknown ``method``.
+        TypeError: ``model`` has no backbone, or is an astro algorithm.
+        ValueError: A budget outside (0, 1], a hooked (modulated) model, a
+            backbone that is not a ResNet, ``taylor`` without data, or a
+            budget out of reach (the message gives the reachable share).
+    """
+    if not 0 < param_budget <= 1:
+        raise ValueError(f'param_budget must be in (0, 1], got {param_budget}')
+    if not 0 <= min_keep <= 1:
+        raise ValueError(f'min_keep must be in [0, 1], got {min_keep}')
+    _check_plain(model)
+    work = copy.deepcopy(model).eval()
+    graph, slots, scores = _prepare(work, method, data, num_batches, seed,
+                                    input_size)
+    backbone = work.backbone
+    count_params = _ParamCount(backbone, slots)
+    full = [slot.conv.out_channels for slot in slots]
+    ranking = _ranking(slots, scores, min_keep)
+    count = _removal_count(count_params, full, ranking,
+                           param_budget * count_params.total)
+    widths = _widths_after(full, ranking, count)
+    reached = count_params(widths) / count_params.total
+    if reached < param_budget - tolerance or reached > param_budget + 1e-9:
+        raise ValueError(
+            f'{method}: the budget {param_budget} is out of reach: removing '
+            f'inner channels (keeping {min_keep:.0%} of each layer, at least '
+            f'one) reaches {reached:.4f} at the closest')
+    removed = [[] for _ in slots]
+    for i, j in ranking[:count]:
+        removed[i].append(j)
+    kept = {}
+    requires_grad = {name: p.requires_grad
+                     for name, p in backbone.named_parameters()}
+    for slot, drop, width in zip(slots, removed, full):
+        kept.setdefault(slot.block, []).append(torch.tensor(
+            sorted(set(range(width)) - set(drop)), dtype=torch.long))
+        if drop:
+            group = graph.get_pruning_group(
+                slot.conv, tp.prune_conv_out_channels, idxs=sorted(drop))
+            group.prune()
+    for name, p in backbone.named_parameters():
+        p.requires_grad_(requires_grad[name])
+    for p in work.parameters():
+        p.grad = None
+    params_after = _params(backbone)
+    if params_after != count_params(widths):
+        raise RuntimeError(
+            f'{method}: Torch-Pruning left {params_after} backbone '
+            f'parameters, the width model predicted {count_params(widths)}')
+    work.eval()
+    return BaselinePruneResult(
+        work, inner_widths(backbone), float('nan'), count_params.total,
+        params_after, None, method=method, kept=kept, scores=scores)

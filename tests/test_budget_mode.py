@@ -1,0 +1,332 @@
+"""The budget-aware mode and the corrected alternation (issue: "The
+modulation decides"): budgets never zero what they cannot remove, the
+realized cost meets the target, the export equals the gated network, the
+chain steps in order, W-rounds use the final Phi-state's P, Phi leaves the
+TNet's batch-norm statistics alone."""
+import copy
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapperDict
+from mmengine.registry import DefaultScope
+
+import astro_mm  # noqa: F401
+from astro_mm.models.algorithms.alternating import prunable_layer_names
+from astro_mm.models.pruning import KeptCost, export_pruned
+from astro_mm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+NUM_CLASSES = 4
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        torch.set_num_threads(1)
+        yield
+
+
+def _architecture(depth=20, width=4):
+    return dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=dict(type='astro_mm.CIFARResNet', depth=depth,
+                      in_channels=1, stem_channels=width,
+                      base_channels=width),
+        neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        head=dict(type='mmpretrain.LinearClsHead', num_classes=NUM_CLASSES,
+                  in_channels=4 * width),
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                               num_classes=NUM_CLASSES))
+
+
+def _algorithm(modulator='manet', budget=None, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    mod = dict(type='astro_mm.MANetModulator', num_astrocytes=3,
+               num_lstm=2, token_dim=16) if modulator == 'manet' else \
+        dict(type='astro_mm.AstroNetModulator', width=4, num_iters=2)
+    return MODELS.build(dict(type='astro_mm.AlternatingAlgorithm',
+                             architecture=_architecture(), modulator=mod,
+                             warmup_rounds=0, budget=budget, **kwargs))
+
+
+def _optim(algo, mnet_lr=3e-3):
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type='astro_mm.AlternatingOptimWrapperConstructor',
+        optim_wrapper_cfg=dict(
+            tnet=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
+            mnet=dict(optimizer=dict(type='AdamW', lr=mnet_lr),
+                      clip_grad=dict(max_norm=1.0)),
+            per_astrocyte=True)))
+    return constructor(algo)
+
+
+def _batch(seed, size=16):
+    """A learnable toy task: the class is the brightest quadrant."""
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, NUM_CLASSES, (size, ), generator=gen)
+    images = torch.rand(size, 1, 12, 12, generator=gen) * 60
+    for i, label in enumerate(labels.tolist()):
+        r, c = divmod(label, 2)
+        images[i, :, 6 * r:6 * r + 6, 6 * c:6 * c + 6] += 150
+    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    return dict(inputs=list(images.to(torch.uint8)), data_samples=samples)
+
+
+def _randomize_norms(module):
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+
+
+def _norm_buffers(module):
+    return {k: v.clone() for k, v in module.state_dict().items()
+            if 'running' in k or 'num_batches' in k}
+
+
+# ------------------------------------------------------------- pruning
+def test_kept_cost_counts_exactly_what_pruning_leaves():
+    algo = _algorithm(budget=dict(target=0.6))
+    backbone = algo.architecture.backbone
+    cost = KeptCost(backbone, [layer.name for layer in algo.layers])
+    assert cost.ratio([torch.ones(u) for u in algo._split]).item() == \
+        pytest.approx(1.0)
+    gen = torch.Generator().manual_seed(1)
+    gates = [(torch.rand(u, generator=gen) > 0.4).float() for u in algo._split]
+    for g in gates:
+        g[0] = 1
+    algo.set_round(1)
+    algo.cached_probs.copy_(torch.cat(gates))
+    result = export_pruned(algo)
+    assert result.params_after == round(cost.kept(gates).item())
+    assert result.params_before == cost.total
+
+
+def test_a_budget_never_zeroes_a_unit_it_cannot_remove():
+    # paper mode: every conv but the stem is modulated, prunable or not
+    algo = _algorithm()
+    _randomize_norms(algo.architecture)
+    algo.set_round(1)
+    probs = torch.rand(algo.cached_probs.shape) * 0.9 + 0.05
+    algo.cached_probs.copy_(probs)
+    algo.eval()
+    prunable = set(prunable_layer_names(algo.architecture.backbone))
+    assert any(layer.name not in prunable for layer in algo.layers)
+    result = export_pruned(algo, param_budget=0.6)
+    for layer, before, after in zip(algo.layers, algo._rows(probs),
+                                    result.probs):
+        if layer.name not in prunable:  # folded as it is, never zeroed
+            torch.testing.assert_close(after, before)
+    assert result.params_after <= 0.6 * result.params_before
+    assert result.params_after >= 0.55 * result.params_before
+    inputs = torch.randn(2, 1, 12, 12)
+    algo.cached_probs.copy_(torch.cat(result.probs))
+    with torch.no_grad():
+        expected = algo(inputs, mode='tensor')
+        actual = result.model(inputs, mode='tensor')
+    assert (actual - expected).abs().max() <= 1e-4
+
+
+def test_budget_ranks_by_p_relative_to_cost_and_keeps_a_minimum_width():
+    algo = _algorithm()
+    algo.set_round(1)
+    algo.cached_probs.fill_(0.9)  # equal P: the costly units go first
+    algo.eval()
+    result = export_pruned(algo, param_budget=0.6, min_keep=0.25)
+    widths = result.widths
+    stage3 = [w for name, ws in widths.items() if name.startswith('layer3')
+              for w in ws]
+    stage1 = [w for name, ws in widths.items() if name.startswith('layer1')
+              for w in ws]
+    # stage 3's units own ~4x the parameters of stage 1's: they go first
+    assert min(stage3) < 16 and min(stage1) == 4
+    assert min(stage3) == 4  # 25 % of 16 kept whatever the cost
+
+
+# -------------------------------------------------------------- budget mode
+def test_budget_mode_modulates_only_prunable_units():
+    algo = _algorithm(budget=dict(target=0.6))
+    names = [layer.name for layer in algo.layers]
+    assert names == prunable_layer_names(algo.architecture.backbone)
+    assert all(name.endswith('conv1') for name in names)
+
+
+@pytest.mark.parametrize('modulator', ['manet', 'astronet'])
+def test_budget_mode_meets_its_target_and_exports_the_gated_network(
+        modulator):
+    target = 0.6
+    algo = _algorithm(modulator, budget=dict(target=target))
+    optim = _optim(algo)
+    steps = 150
+    for step in range(steps):
+        algo.set_round(step // 10 + 1, progress=step / steps, per_batch=True)
+        log = algo.train_step(_batch(step), optim)
+    assert log['phase'] == 3.0  # batch: a Phi-step and a W-step
+    probs = torch.cat(algo.current_probs())
+    assert float(algo.budget.sharpness) > 30  # annealed towards 50
+    algo.eval()
+    result = export_pruned(algo)
+    ratio = result.params_after / result.params_before
+    assert abs(ratio - target) <= 0.02, (ratio, float(algo.budget.multiplier))
+    # pruned at the gate threshold: exactly the gates the TNet trained with
+    gates = torch.cat(algo.current_gates())
+    assert torch.equal(torch.cat(result.probs), gates)
+    assert set(gates.unique().tolist()) == {0.0, 1.0}
+    inputs = torch.randn(3, 1, 12, 12)
+    with torch.no_grad():
+        expected = algo(inputs, mode='tensor')
+        actual = result.model(inputs, mode='tensor')
+    assert (actual - expected).abs().max() <= 1e-4
+    # the decision is the MNet's: P is close to 0 or 1, not at the cut
+    assert ((probs < 0.05) | (probs > 0.95)).float().mean() > 0.8
+
+
+def test_the_budget_term_pushes_p_down_and_the_multiplier_rises():
+    algo = _algorithm(budget=dict(target=0.3))
+    optim = _optim(algo)
+    algo.set_round(1, progress=0., per_batch=True)
+    first = None
+    for step in range(20):
+        algo.train_step(_batch(step), optim)
+        mean_p = algo.cached_probs.mean().item()
+        first = mean_p if first is None else first
+    assert float(algo.budget.multiplier) > 0
+    assert algo.cached_probs.mean().item() < first
+
+
+# ------------------------------------------------------------- alternation
+def test_phi_steps_leave_batch_norm_statistics_unchanged():
+    algo = _algorithm()
+    optim = _optim(algo)
+    algo.train()
+    algo.set_round(2)  # a Phi-round
+    assert algo.phase == 'phi'
+    before = _norm_buffers(algo.architecture)
+    params_before = {k: v.clone() for k, v in
+                     algo.architecture.named_parameters()}
+    modulator_before = copy.deepcopy(algo.modulator.state_dict())
+    algo.train_step(_batch(0), optim)
+    for key, value in _norm_buffers(algo.architecture).items():
+        assert torch.equal(value, before[key]), key
+    for key, value in algo.architecture.named_parameters():
+        assert torch.equal(value, params_before[key]), key
+    moved = [k for k, v in algo.modulator.state_dict().items()
+             if not torch.equal(v, modulator_before[k])]
+    assert any(k.startswith('decoders') for k in moved)
+    # a W-step does move them
+    algo.set_round(3)
+    algo.train_step(_batch(1), optim)
+    assert any(not torch.equal(v, before[k])
+               for k, v in _norm_buffers(algo.architecture).items())
+
+
+def test_a_w_round_uses_the_p_of_the_final_phi_state():
+    algo = _algorithm()
+    optim = _optim(algo)
+    algo.train()
+    algo.set_round(2)
+    for step in range(3):
+        algo.train_step(_batch(step), optim)
+    final = copy.deepcopy(algo.modulator).eval()
+    descriptors = algo._descriptors()
+    previous = algo._rows(algo.previous_snapshot)
+    with torch.no_grad():
+        logits, _ = final(descriptors, previous, with_reg=False)
+    expected = torch.cat([torch.sigmoid(z) for z in logits])
+    seen = []
+    handle = algo.architecture.backbone.register_forward_pre_hook(
+        lambda *_: seen.append(torch.cat(algo.scaler.probs).clone()))
+    algo.set_round(3)  # the W-round
+    algo.train_step(_batch(9), optim)
+    handle.remove()
+    torch.testing.assert_close(seen[0], expected)
+    # ... and only then the LSTM state moves on to the next round's
+    assert torch.equal(algo.modulator.lstm_state, final.next_lstm_state)
+    assert not torch.equal(final.lstm_state, final.next_lstm_state)
+
+
+def test_the_chain_updates_astrocytes_in_order_each_after_its_predecessors():
+    algo = _algorithm(joint='chain') if False else _algorithm()
+    assert algo.modulator.joint == 'chain'
+    optim = _optim(algo, mnet_lr=0.05)
+    algo.train()
+    algo.set_round(2)
+    events = []
+    modulator = algo.modulator
+
+    def fingerprint():
+        return [torch.cat([p.detach().flatten() for p in
+                           modulator.astrocyte_parameters(j)]).clone()
+                for j in range(modulator.num_astrocytes)]
+
+    def on_forward(module, args, kwargs):
+        if kwargs.get('with_reg', True) and torch.is_grad_enabled():
+            events.append(('forward', fingerprint()))
+
+    handle = modulator.register_forward_pre_hook(on_forward, with_kwargs=True)
+    for name in optim.keys():
+        wrapper = optim[name]
+        step = wrapper.step
+
+        def logged(*args, name=name, step=step, **kwargs):
+            events.append(('step', name))
+            return step(*args, **kwargs)
+
+        wrapper.step = logged
+    algo.train_step(_batch(0), optim)
+    handle.remove()
+    kinds = [e[0] if e[0] == 'forward' else e[1] for e in events]
+    assert kinds == ['forward', 'mnet', 'mnet_a1', 'forward', 'mnet_a2',
+                     'forward', 'mnet_a3']
+    forwards = [e[1] for e in events if e[0] == 'forward']
+    for j in range(1, 3):
+        # forward j sees A_1 .. A_j updated, A_{j+1} .. not yet
+        for i in range(3):
+            changed = not torch.equal(forwards[j][i], forwards[0][i])
+            assert changed == (i < j), (j, i)
+
+
+def test_independent_astrocytes_step_together():
+    algo = _algorithm(modulator='manet')
+    algo.modulator.joint = 'independent'
+    assert algo._chain(['mnet', 'mnet_a1', 'mnet_a2', 'mnet_a3']) == \
+        [['mnet', 'mnet_a1', 'mnet_a2', 'mnet_a3']]
+
+
+def test_l_reg_sums_over_the_m_anchors():
+    algo = _algorithm()
+    modulator = algo.modulator.train()
+    summaries = torch.randn(3, modulator.num_astrocytes, 16)
+    z = torch.nn.functional.normalize(
+        modulator.projector(summaries[1:].reshape(6, -1)), dim=1)
+    sim = z @ z.t() / modulator.temperature
+    expected = 0.
+    for j in range(3):
+        logits = torch.cat([sim[j, :j], sim[j, j + 1:]])
+        positive = sim[j, j + 3]
+        expected = expected - positive + torch.logsumexp(logits, 0)
+    torch.testing.assert_close(modulator._info_nce(summaries), expected)
+
+
+def test_the_mnet_learns_from_the_task():
+    # the task gradient reaches g1 / g2 / the LSTMs through the decoders
+    algo = _algorithm()
+    algo.modulator.reg_weight = 0.
+    optim = _optim(algo)
+    algo.train()
+    algo.set_round(2)
+    algo.train_step(_batch(0), optim)  # after one step: gradients flowed
+    modulator = algo.modulator
+    logits, _ = modulator(algo._descriptors(), algo._rows(
+        algo.previous_snapshot))
+    data = algo.data_preprocessor(_batch(1), True)
+    algo.scaler.probs = [torch.sigmoid(z) for z in logits]
+    loss = sum(algo.architecture(**data, mode='loss').values())
+    loss.backward()
+    g1 = torch.cat([p.grad.flatten() for p in modulator.g1.parameters()])
+    lstm = torch.cat([p.grad.flatten()
+                      for p in modulator.astrocytes[0].parameters()
+                      if p.grad is not None])
+    assert g1.abs().max() > 1e-6 and lstm.abs().max() > 1e-6

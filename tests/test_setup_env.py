@@ -1,0 +1,79 @@
+"""tools/setup_env.sh refuses what cannot work, before it installs anything.
+
+The script is run from a copy of its inputs in a temporary folder, with a
+fake interpreter, so nothing is installed or built."""
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+# what install_fashion_mnist in the script checks first
+DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
+
+INPUTS = ('requirements/constraints.txt', 'pyproject.toml',
+          'tools/setup_env.sh')
+# Answers like a Python 3.9: the version check fails, imports fail.
+OLD_PYTHON = """#!/bin/sh
+case "$*" in
+  *python_version*) echo 3.9.18 ;;
+  *) exit 1 ;;
+esac
+"""
+
+pytestmark = pytest.mark.skipif(
+    not os.path.isdir(DEBIAN_FASHION_MNIST) and os.geteuid() == 0,
+    reason='the script would apt-get install dataset-fashion-mnist first')
+
+
+def _executable(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path):
+    for rel in INPUTS:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(os.path.join(ROOT, rel), tmp_path / rel)
+    return tmp_path
+
+
+def _setup(repo, python):
+    env = dict(os.environ, PYTHON=str(python),
+               ASTRO_MM_CACHE=str(repo / 'cache'))
+    return subprocess.run(['bash', str(repo / 'tools/setup_env.sh')],
+                          capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def test_refuses_python_older_than_311(repo):
+    proc = _setup(repo, _executable(repo / 'py39', OLD_PYTHON))
+    assert proc.returncode != 0
+    assert 'is Python 3.9.18; astro_mm needs Python >= 3.11' in proc.stderr
+    assert not (repo / '.venv').exists()
+
+
+def test_current_stamp_with_broken_imports_rebuilds(repo):
+    venv = repo / '.venv'
+    _executable(venv / 'bin/python', '#!/bin/sh\nexit 1\n')  # imports fail
+    digest = hashlib.sha256(b''.join(
+        (repo / rel).read_bytes() for rel in INPUTS)).hexdigest()
+    (venv / '.astro_mm_setup_stamp').write_text(digest + '\n')
+    proc = _setup(repo, _executable(repo / 'py39', OLD_PYTHON))
+    assert 'environment up to date' not in proc.stdout
+    assert 'key packages do not import (damaged venv): rebuilding' \
+        in proc.stdout
+    assert not venv.exists()  # removed, then the rebuild needs a 3.11
+    assert 'needs Python >= 3.11' in proc.stderr
+
+
+def test_pyproject_requires_311():
+    with open(os.path.join(ROOT, 'pyproject.toml')) as f:
+        assert 'requires-python = ">=3.11"' in f.read()
