@@ -330,3 +330,4 @@ def test_the_mnet_learns_from_the_task():
                       for p in modulator.astrocytes[0].parameters()
                       if p.grad is not None])
     assert g1.abs().max() > 1e-6 and lstm.abs().max() > 1e-6
+

@@ -82,8 +82,9 @@ def test_dataset_and_metric_repair_alike_and_score_ap_one(trap_file):
     labels = []
     for i in range(len(ds)):
         info = ds.get_data_info(i)
-        bboxes = torch.tensor([inst['bbox'] for inst in info['instances']])
-        label = torch.tensor([inst['bbox_label'] for inst in info['instances']])
+        instances = info['instances']
+        bboxes = torch.tensor([inst['bbox'] for inst in instances])
+        label = torch.tensor([inst['bbox_label'] for inst in instances])
         labels += label.tolist()
         metric.process({}, [dict(
             img_id=info['img_id'], ori_shape=(SIZE, SIZE),

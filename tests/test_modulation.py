@@ -680,6 +680,9 @@ def test_phase_of():
         'tnet', 'phi', 'tnet', 'phi']
     assert [phase_of(r, 5) for r in range(1, 9)] == ['warmup'] * 5 + [
         'phi' if r % 2 == 0 else 'tnet' for r in range(6, 9)]
+    # the authors' per-batch alternation: a Phi- and a W-step every batch
+    assert [phase_of(r, 2, per_batch=True) for r in range(1, 6)] == [
+        'warmup', 'warmup', 'batch', 'batch', 'batch']
 
 
 def test_set_round_caches_p_per_round():

@@ -13,7 +13,8 @@ from astro_mm.compat import PretrainedMismatchError
 from conftest import ROOT
 
 DETECTORS = {
-    'faster_rcnn': 'configs/faster_rcnn/faster-rcnn_r18{}_fpn_200i_demo-coco.py',
+    'faster_rcnn':
+    'configs/faster_rcnn/faster-rcnn_r18{}_fpn_200i_demo-coco.py',
     'detr': 'configs/detr/detr_r18{}_200i_demo-coco.py',
     'condinst': 'configs/condinst/condinst_r18{}_fpn_200i_demo-coco.py',
     'boxinst': 'configs/boxinst/boxinst_r18{}_fpn_200i_demo-coco.py',
@@ -75,7 +76,8 @@ def checkpoints(tmp_path_factory):
 
 
 def _detector_cfg(name, variant, checkpoint, **init_cfg):
-    cfg = Config.fromfile(f'{ROOT}/{DETECTORS[name].format(VARIANTS[variant])}')
+    config = DETECTORS[name].format(VARIANTS[variant])
+    cfg = Config.fromfile(f'{ROOT}/{config}')
     backbone = cfg.model.backbone
     if variant in ('astronet', 'manet'):
         assert backbone.type == 'astro_mm.PrunedResNet'

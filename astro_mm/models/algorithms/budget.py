@@ -5,7 +5,7 @@ objective P stays where it starts. The budget-aware mode changes three
 things, all here:
 
 * **Hard gates.** The TNet runs with the gates pruning will realize,
-  ``g = 1[P > gate_threshold]`` (and the ``min_keep`` highest-P units of
+  ``g = 1[P >= gate_threshold]`` (and the ``min_keep`` highest-P units of
   every layer, so no layer vanishes); Phi gets the straight-through gradient
   ``g + P - sg(P)``. Pruning then cuts at ``gate_threshold``: the exported
   network is the one W was trained in.
@@ -47,7 +47,7 @@ class UnitBudget(nn.Module):
             (0, 1].
         cost (str): ``'params'`` (default) or ``'flops'``.
         input_shape (Sequence[int], optional): (C, H, W), for ``'flops'``.
-        gate_threshold (float): A unit is on when P > this (default 0.5).
+        gate_threshold (float): A unit is on when P >= this (default 0.5).
         min_keep (float): Share of every layer's units kept on whatever
             their P (at least one unit; default 0.05).
         multiplier_lr (float): Step of lambda's dual ascent (default 0.01).
@@ -114,7 +114,8 @@ class UnitBudget(nn.Module):
         ``min_keep`` best of its layer."""
         gates = []
         for p in probs:
-            gate = (p > self.gate_threshold).to(p.dtype)
+            # >=: the export keeps P >= its threshold, the same units
+            gate = (p >= self.gate_threshold).to(p.dtype)
             floor = max(1, math.ceil(self.min_keep * p.numel()))
             gate[p.topk(min(floor, p.numel())).indices] = 1
             gates.append(gate)

@@ -177,6 +177,10 @@ def prune_architecture(architecture: nn.Module,
         raise ValueError(f'round_to must be >= 1, got {round_to}')
     if (threshold is None) == (param_budget is None):
         raise ValueError('give exactly one of threshold and param_budget')
+    if threshold is not None and not math.isfinite(threshold):
+        raise ValueError(f'threshold must be a finite number, got {threshold} '
+                         '(a budget export reports NaN: prune it with '
+                         'param_budget again, not with its threshold)')
     backbone_in = architecture.backbone
     strategy = strategy_for(backbone_in)
     scores = [p.detach() for p in scores]
