@@ -12,7 +12,8 @@ from astro_mm.benchmark import SuiteConfigError, load_suite
 from conftest import ROOT, demo_coco_options
 
 SUITE = """
-suite = dict(name='tiny', title='tiny suite', seeds=[0], input_size=32)
+suite = dict(name='tiny', title='tiny suite', seeds=[0], input_size=32,
+             finetune=dict(epochs=1, lr=0.01))
 cifar = ['train_dataloader.dataset.data_root={cifar}',
          'val_dataloader.dataset.data_root={cifar}',
          'test_dataloader.dataset.data_root={cifar}',
@@ -92,8 +93,18 @@ def test_suite_killed_after_first_run_resumes_without_recomputing(
     # the detector really holds the pruned backbone
     result = json.loads(
         (work / 'frcnn_manet' / 'seed0' / 'result.json').read_text())
-    assert result['backbone_checkpoint'].endswith('pruned_b70.pth')
+    # ... fine-tuned after pruning (the suite's fine-tune), widths from the
+    # pruned export
+    assert result['backbone_checkpoint'].endswith(
+        'pruned_b70_finetuned/epoch_1.pth')
     assert result['backbone_params_M'] < plain['params_M']
+    assert pruned['top1_finetuned']['n'] == 1
+    manet = json.loads(
+        (work / 'manet' / 'seed0' / 'result.json').read_text())
+    assert manet['pruned']['b70']['finetuned_checkpoint'] == \
+        result['backbone_checkpoint']
+    frcnn_cfg = (work / 'frcnn_manet' / 'seed0' / 'train.log').read_text()
+    assert 'pruned_b70.pth' in frcnn_cfg  # the widths' source
 
     markdown = (work / 'table.md').read_text()
     assert '| R18 | MA-Net | pruned b70 |' in markdown
