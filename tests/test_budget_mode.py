@@ -104,6 +104,24 @@ def test_kept_cost_counts_exactly_what_pruning_leaves():
     assert result.params_before == cost.total
 
 
+def test_flops_budget_counts_the_macs_of_the_pruned_backbone():
+    from astro_mm.models.pruning.report import flops
+    algo = _algorithm()
+    algo.set_round(1)
+    algo.cached_probs.copy_(torch.rand(algo.cached_probs.shape))
+    algo.eval()
+    result = export_pruned(algo, param_budget=0.5, cost='flops',
+                           input_shape=(1, 12, 12))
+    before = flops(algo.architecture.backbone, 12, 1)
+    after = flops(result.model.backbone, 12, 1)
+    assert 0.45 <= after / before <= 0.5
+    names = [layer.name for layer in algo.layers]
+    cost = KeptCost(algo.architecture.backbone, names, 'flops', (1, 12, 12))
+    assert cost.total == before
+    kept = [(p > 0).float() for p in result.probs]
+    assert cost.kept(kept).item() == pytest.approx(after)
+
+
 def test_a_budget_never_zeroes_a_unit_it_cannot_remove():
     # paper mode: every conv but the stem is modulated, prunable or not
     algo = _algorithm()
