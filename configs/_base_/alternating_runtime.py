@@ -6,9 +6,10 @@
 # - one optimizer for the TNet plus one for the MNet (one per sub-astrocyte
 #   for MA-Net's chain), SGD lr 0.1 as the paper. A list of param_scheduler
 #   applies to every optimizer; a dict keyed tnet / mnet / mnet_a1... gives
-#   each its own. Measured (benchmarks/RESULTS.md): with SGD 0.1, momentum
-#   0.9 and no clipping AstroNet's P collapses (mean P 0.96 -> 0.31 in five
-#   Phi-steps: its shared bias and convolutions sum every unit's gradient).
+#   each its own. With SGD 0.1, momentum 0.9 and no clipping AstroNet's P
+#   collapsed (mean P 0.96 -> 0.31 in five Phi-steps when issue 8 was
+#   filed; 0.95 -> 0.38 on the demo set, benchmarks/RESULTS.md): its shared
+#   bias and convolutions sum every unit's gradient.
 #   The paper configs keep it, to reproduce the papers as written;
 #   astro_mm's own (budget-aware) configs use budget_optim_wrapper below.
 alternating_hook = dict(

@@ -18,8 +18,8 @@ things, all here:
   multipliers), so the target is met without a hand-tuned weight. The
   quadratic term is the damping: with lambda alone (an integral
   controller) and an Adam-stepped MNet, whose steps do not shrink as r
-  nears t, r overshot the target by 0.3 and oscillated (measured on toy
-  data; tests/test_budget_mode.py holds the converged behaviour). Equality, not r <= t: the task
+  nears t, r overshot the target far and oscillated on the toy task of
+  tests/test_budget_mode.py, which holds the converged behaviour. Equality, not r <= t: the task
   gradient of a gate is noisy in sign (behind a training-mode batch norm a
   layer's gates sum to zero gradient), so nothing else would hold r up
   once it has fallen below t; a negative lambda does.
