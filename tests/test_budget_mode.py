@@ -199,6 +199,14 @@ def test_budget_mode_meets_its_target_and_exports_the_gated_network(
     assert (actual - expected).abs().max() <= 1e-4
     # the decision is the MNet's: P is close to 0 or 1, not at the cut
     assert ((probs < 0.05) | (probs > 0.95)).float().mean() > 0.8
+    # and the pruned network learned the task (chance: 25 %)
+    held_out = result.model.data_preprocessor(_batch(10_000, size=64), False)
+    with torch.no_grad():
+        predictions = result.model(**held_out, mode='predict')
+    correct = [int(p.pred_label) == int(p.gt_label) for p in predictions]
+    accuracy = sum(correct) / len(correct)
+    print(modulator, 'pruned accuracy', accuracy)
+    assert accuracy > 0.6
 
 
 def test_the_budget_term_pushes_p_down_and_the_multiplier_rises():
