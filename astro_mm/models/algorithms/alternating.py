@@ -343,7 +343,10 @@ class AlternatingAlgorithm(BaseModel):
                             if key not in log_vars)
         else:
             log_vars = self._tnet_step(data, optim_wrapper['tnet'])
-        probs = self.current_probs() if self.phase != 'warmup' else None
+        # the P of the step just taken: cached by the Phi-step (no second
+        # MNet forward for the log) or by the W-round's start
+        probs = self._rows(self.cached_probs) \
+            if self.phase != 'warmup' else None
         flat = self._flat(probs).detach() if probs else None
         log_vars.update(
             round=float(self.round),
