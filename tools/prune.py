@@ -4,12 +4,16 @@ Removes the units of the prunable slots with P below the threshold (inner
 channels of residual blocks, DenseNet bottleneck channels, transformer FFN
 neurons and heads; default threshold: delta in the paper mode, the gate
 threshold in the budget-aware mode) or, with ``--param-budget``, the units
-ranked lowest by P relative to their cost; folds the remaining P into the
+ranked lowest by P relative to their cost (``--coupled``: the channels of
+each ResNet stage's residual stream too, across every layer that writes or
+reads them, through Torch-Pruning's dependency graph); folds the remaining
+P into the
 weights; re-estimates the batch-norm statistics on training batches
 (``--recalibrate-batches``, 0 to skip); and writes:
 
 * ``OUT`` (.pth): a standard checkpoint of the plain, smaller classifier
-  (``state_dict`` keys as mmpretrain's, ``meta.pruned_widths``);
+  (``state_dict`` keys as mmpretrain's, ``meta.pruned_widths``, and for a
+  ResNet ``meta.stage_widths`` with ``meta.coupled``);
 * ``OUT`` with .py: its config (the backbone is ``astro_mm.PrunedBackbone``
   with those widths, ``load_from`` the pruned checkpoint): the fine-tuning
   config, ``python tools/train.py OUT.py`` fine-tunes the pruned network
@@ -20,7 +24,9 @@ weights; re-estimates the batch-norm statistics on training batches
 
 Detector configs take the pruned backbone with
 ``backbone=dict(type='astro_mm.PrunedResNet', base=..., widths=OUT,
-init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.'))``.
+init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.'))``;
+after a coupled prune the neck's ``in_channels`` come from OUT's meta too
+(``astro_mm.models.pruning.sync_neck_widths``, applied by the tools).
 
 Example::
 
@@ -46,7 +52,8 @@ from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 from astro_mm.models.modulation import unmodulated_copy
 from astro_mm.models.pruning import (BASELINE_PRUNERS, PruneResult,
                                      export_pruned, inner_widths,
-                                     prune_baseline)
+                                     prune_baseline, sync_neck_widths)
+from astro_mm.models.pruning.export import stage_widths_or_none
 
 BASELINES = tuple(BASELINE_PRUNERS)
 from astro_mm.models.pruning.recalibration import recalibrate_batch_norm
@@ -73,6 +80,12 @@ def parse_args(argv=None):
         'default there), none (keep every unit: the unpruned network with '
         'the same fine-tune config), or a baseline pruner of a plain '
         'network (with --param-budget)')
+    parser.add_argument('--coupled', action='store_true',
+                        help='also prune the channels of each stage\'s '
+                        'residual stream (block outputs, shortcuts, the next '
+                        'stage\'s inputs), ResNets only: the stage widths '
+                        'shrink and go to the checkpoint\'s meta, where the '
+                        'detectors\' necks read them')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random baseline')
     parser.add_argument('--round-to', type=int, default=1,
@@ -141,12 +154,18 @@ def _needs_algorithm(hook_cfg) -> bool:
 
 
 def pruned_config(cfg: Config, widths: dict, checkpoint: str,
-                  finetune_epochs=None, finetune_lr=None) -> Config:
+                  finetune_epochs=None, finetune_lr=None,
+                  stage_widths=None) -> Config:
     """The plain classifier config with the pruned backbone: what
-    ``tools/train.py`` fine-tunes and ``tools/test.py`` evaluates."""
+    ``tools/train.py`` fine-tunes and ``tools/test.py`` evaluates.
+    ``stage_widths`` (a coupled prune's) go inline too, and the head reads
+    the last one."""
     arch = copy.deepcopy(classifier_config(cfg))
     arch.backbone = ConfigDict(type='astro_mm.PrunedBackbone',
                                base=arch.backbone, widths=widths)
+    if stage_widths:
+        arch.backbone.stage_widths = dict(stage_widths)
+        sync_neck_widths(arch, cfg.get('default_scope'))
     out = copy.deepcopy(cfg)
     out.model = arch
     # hooks of Algorithm 1 (rounds, P history) have no algorithm to act on
@@ -175,14 +194,17 @@ def _prune(args, cfg: Config, method: str):
                                round_to=args.round_to,
                                min_keep=args.min_keep, cost=args.cost,
                                input_shape=_input_shape(cfg, args)
-                               if args.cost == 'flops' else None)
+                               if args.cost == 'flops' else None,
+                               coupled=args.coupled)
         return result, unmodulated_copy(algorithm.architecture.backbone)
     classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
     if method == 'none':  # the unpruned network, for the same fine-tune
         params = sum(p.numel() for p in classifier.backbone.parameters())
         result = PruneResult(copy.deepcopy(classifier),
                              inner_widths(classifier.backbone), float('nan'),
-                             params, params)
+                             params, params,
+                             stage_widths=stage_widths_or_none(
+                                 classifier.backbone))
     else:
         if args.param_budget is None:
             raise ValueError(f'--method {method} needs --param-budget')
@@ -195,7 +217,8 @@ def _prune(args, cfg: Config, method: str):
         result = prune_baseline(
             classifier, method, args.param_budget, data=data, seed=args.seed,
             min_keep=args.min_keep or 0.,
-            input_size=(args.input_size, args.input_size))
+            input_size=(args.input_size, args.input_size),
+            coupled=args.coupled)
     return result, copy.deepcopy(classifier.backbone)
 
 
@@ -214,6 +237,9 @@ def main(argv=None):
     if method == 'astro' and not is_algorithm(cfg):
         raise ValueError(f'--method astro needs an astro config; '
                          f'{args.config} is a plain network')
+    if method == 'none' and args.coupled:
+        raise ValueError('--coupled prunes stage channels; --method none '
+                         'prunes nothing')
     if method != 'astro' and args.threshold is not None:
         raise ValueError('--threshold is for P; a baseline takes '
                          '--param-budget')
@@ -230,25 +256,32 @@ def main(argv=None):
                          args.input_size, repeats=args.latency_repeats,
                          channels_last=True)
     threshold = None if math.isnan(result.threshold) else result.threshold
-    report.update(method=method, threshold=threshold,
+    report.update(method=method, threshold=threshold, coupled=result.coupled,
+                  stage_widths=result.stage_widths,
                   param_budget=args.param_budget,
                   recalibrated_batches=args.recalibrate_batches,
                   config=args.config, checkpoint=args.checkpoint)
     buffer = io.BytesIO()
     torch.save(dict(state_dict=result.model.state_dict(),
                     meta=dict(pruned_widths=result.widths,
+                              stage_widths=result.stage_widths,
+                              coupled=result.coupled,
                               method=method, threshold=threshold,
                               source_config=args.config,
                               source_checkpoint=args.checkpoint)), buffer)
     atomic_write_bytes(buffer.getvalue(), args.out)
     stem = args.out[:-len('.pth')]
     pruned_config(cfg, result.widths, args.out, args.finetune_epochs,
-                  args.finetune_lr).dump(stem + '.py')
+                  args.finetune_lr,
+                  result.stage_widths if result.coupled else None
+                  ).dump(stem + '.py')
     atomic_write_bytes(json.dumps(report, indent=2).encode(), stem + '.json')
     print(format_report(report))
     how = (f'{method}, budget {args.param_budget:g} of the {args.cost}'
            if args.param_budget is not None else
            f'{method}, threshold {threshold}')
+    if result.coupled:
+        how += f', coupled (stage widths {result.stage_widths})'
     print(f'{how}; wrote {args.out}, {stem}.py (fine-tune: tools/train.py '
           f'{stem}.py), {stem}.json')
     return report

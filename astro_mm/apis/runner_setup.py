@@ -43,6 +43,10 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # a coupled-pruned backbone's stage widths go to the neck (or head)
+    # from its checkpoint's meta: no hand-written in_channels
+    from astro_mm.models.pruning import sync_neck_widths
+    sync_neck_widths(cfg.get('model', {}), cfg.get('default_scope'))
     if args.launcher != 'none':
         _use_gloo_without_gpu(cfg)
     if args.work_dir is not None:

@@ -2,8 +2,9 @@
 
 One strategy per backbone family (:mod:`.strategies`): ResNet inner
 channels, DenseNet bottleneck channels, transformer FFN hidden neurons and
-attention heads. The standard pruners, as baselines, through Torch-Pruning
-(:mod:`.baselines`).
+attention heads; for ResNets optionally the coupled channels of each
+stage's residual stream (:mod:`.coupled`, through Torch-Pruning). The
+standard pruners, as baselines, through Torch-Pruning (:mod:`.baselines`).
 """
 # the family strategies register themselves on import
 from . import densenet_pruning, resnet_pruning, transformer_pruning  # noqa
@@ -11,10 +12,13 @@ from .baselines import (BASELINE_PRUNERS, BaselinePruneResult,
                         baseline_pruner, baseline_scores, prune_baseline,
                         register_baseline)
 from .cost import KeptCost
+from .coupled import (ParamCount, shrink_stages, silence_channels,
+                      stage_widths)
 from .export import (PruneResult, budget_masks, export_pruned,
                      prune_architecture, threshold_masks)
 from .folding import fold_unit_probs
-from .rebuild import build_pruned_backbone, build_pruned_resnet, load_widths
+from .rebuild import (build_pruned_backbone, build_pruned_resnet,
+                      load_stage_widths, load_widths, sync_neck_widths)
 from .resnet_pruning import fold_probs, prune_inner_channels
 from .strategies import (PruningStrategy, inner_widths, prune_units,
                          register_strategy, shrink_to_widths, strategy_for)
@@ -26,5 +30,7 @@ __all__ = [
     'fold_probs', 'fold_unit_probs', 'inner_widths', 'prune_inner_channels',
     'prune_units', 'shrink_to_widths', 'PruningStrategy', 'register_strategy',
     'strategy_for', 'prune_baseline', 'baseline_scores', 'baseline_pruner',
-    'register_baseline', 'BASELINE_PRUNERS', 'BaselinePruneResult'
+    'register_baseline', 'BASELINE_PRUNERS', 'BaselinePruneResult',
+    'ParamCount', 'shrink_stages', 'silence_channels', 'stage_widths',
+    'load_stage_widths', 'sync_neck_widths'
 ]

@@ -7,6 +7,9 @@ pruners practitioners use, in astro_mm's default scope: the inner channels
 of residual blocks (the outputs of every conv of a block but the last), so
 the block output widths stay and the result rebuilds with
 ``astro_mm.PrunedBackbone`` from its widths, exactly like an astro export.
+With ``coupled=True`` the channels of every stage's residual stream are
+candidates too (:mod:`.coupled`), in the same ranking: the stage widths
+shrink, and the checkpoint's meta tells the detectors' necks.
 
 Pruners (:data:`BASELINE_PRUNERS`, one Torch-Pruning importance each):
 
@@ -24,7 +27,8 @@ Pruners (:data:`BASELINE_PRUNERS`, one Torch-Pruning importance each):
 
 How a prune goes: Torch-Pruning's dependency graph gives, for every inner
 conv, its channel group (the conv's filters, its batch norm, the next
-conv's input channels); the importance scores every channel of the group
+conv's input channels), and with ``coupled`` for every stage the group of
+its residual stream; the importance scores every channel of the group
 (normalized by its mean within the group, Torch-Pruning's default); the
 channels are ranked globally, lowest first, as ``MetaPruner`` does with
 ``global_pruning=True``; the shortest prefix of the ranking whose removal
@@ -59,13 +63,12 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 import torch_pruning as tp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
+from .coupled import (ChannelGroup, ParamCount, build_graph, example_inputs,
+                      inner_groups, params, prune_groups, removed_channels,
+                      resnet_strategy, stage_groups, stage_widths)
 from .export import PruneResult
-from .resnet_pruning import ResNetPruning
-from .strategies import inner_widths, strategy_for
-
-_NORMS = (_BatchNorm, nn.GroupNorm, nn.LayerNorm)
+from .strategies import inner_widths
 
 
 @dataclass(frozen=True)
@@ -158,28 +161,15 @@ class BaselinePruneResult(PruneResult):
         method (str): The pruner's name.
         kept (dict): Kept channel indices (of the unpruned network) per
             block and slot, ``{'layer1.0': [tensor]}``, as
-            :func:`~.strategies.prune_units` takes them.
+            :func:`~.strategies.prune_units` takes them; with ``coupled``
+            also per stage, ``{'layer1': [tensor]}``.
         scores (dict): The importance of every inner channel by layer name
-            (``'layer1.0.conv1'``), as ranked (normalized per layer).
+            (``'layer1.0.conv1'``), and of every stage channel by stage, as
+            ranked (normalized per group).
     """
     method: str = ''
     kept: Dict[str, List[torch.Tensor]] = field(default_factory=dict)
     scores: Dict[str, torch.Tensor] = field(default_factory=dict)
-
-
-@dataclass
-class _Slot:
-    """One inner conv: its channel group and what its width gates."""
-    name: str  # layer name in the backbone, e.g. 'layer1.0.conv1'
-    block: str
-    conv: nn.Module
-    group: tp.Group
-    out_gated: List[nn.Module]
-    in_gated: List[nn.Module]
-
-
-def _params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def _check_plain(model: nn.Module) -> None:
@@ -198,84 +188,6 @@ def _check_plain(model: nn.Module) -> None:
                 '(modulation?): Torch-Pruning traces the autograd graph and '
                 'does not see them; give a plain network '
                 '(astro_mm.models.modulation.unmodulated_copy)')
-
-
-def _example_inputs(backbone: nn.Module, input_size: Sequence[int]
-                    ) -> torch.Tensor:
-    conv = next((m for m in backbone.modules()
-                 if isinstance(m, nn.modules.conv._ConvNd)), None)
-    if conv is None:
-        raise ValueError(f'{type(backbone).__name__} has no conv layer')
-    weight = conv.weight
-    # requires_grad: frozen stages still leave a graph to trace
-    return torch.randn(1, conv.in_channels, *input_size, device=weight.device,
-                       dtype=weight.dtype, requires_grad=True)
-
-
-def _build_graph(backbone: nn.Module, example: torch.Tensor
-                 ) -> tp.DependencyGraph:
-    with torch.enable_grad():
-        return tp.DependencyGraph().build_dependency(
-            backbone, example_inputs=example,
-            forward_fn=lambda module, inputs: module(inputs), verbose=False)
-
-
-def _resnet_strategy(backbone: nn.Module) -> ResNetPruning:
-    """The backbone's strategy, if it is the ResNet one.
-
-    Raises:
-        ValueError: Another family (or none).
-    """
-    strategy = strategy_for(backbone)
-    if not isinstance(strategy, ResNetPruning):
-        raise ValueError(
-            f'baseline pruners support ResNet backbones only (inner channels '
-            f'of residual blocks); {type(backbone).__name__} is a '
-            f'{strategy.family} backbone')
-    return strategy
-
-
-def _slots(backbone: nn.Module, graph: tp.DependencyGraph) -> List[_Slot]:
-    """The channel group of every inner conv, checked to touch only that
-    conv, norms of its block, and the next conv's inputs.
-
-    Raises:
-        ValueError: A group reaches outside its block, or a conv is grouped.
-    """
-    strategy = _resnet_strategy(backbone)
-    slots = []
-    for block_name, block in strategy.blocks(backbone).items():
-        for index, slot in enumerate(strategy.slots(block), start=1):
-            conv = getattr(block, slot)
-            nxt = getattr(block, f'conv{index + 1}')
-            name = f'{block_name}.{slot}'
-            if conv.groups != 1 or nxt.groups != 1:
-                raise ValueError(f'{name}: grouped convs are not pruned')
-            group = graph.get_pruning_group(
-                conv, tp.prune_conv_out_channels,
-                idxs=list(range(conv.out_channels)))
-            out_gated, in_gated = [], []
-            for dep, _ in group:
-                module = dep.target.module
-                if not isinstance(module, nn.Module) or next(
-                        module.parameters(recurse=False), None) is None:
-                    continue  # activations, additions: nothing to count
-                is_out = graph.is_out_channel_pruning_fn(dep.handler)
-                expected = (module is conv or isinstance(module, _NORMS)
-                            and any(module is child
-                                    for child in block.children())
-                            ) if is_out else module is nxt
-                if not expected:
-                    raise ValueError(
-                        f'the channels of {name} reach '
-                        f'{graph._module2name.get(module, module)} '
-                        f'({"outputs" if is_out else "inputs"}); expected '
-                        f'only {name}, its norm and the inputs of '
-                        f'{block_name}.conv{index + 1}')
-                (out_gated if is_out else in_gated).append(module)
-            slots.append(_Slot(name, block_name, conv, group, out_gated,
-                               in_gated))
-    return slots
 
 
 def _taylor_gradients(model: nn.Module, data: Iterable,
@@ -308,7 +220,7 @@ def _taylor_gradients(model: nn.Module, data: Iterable,
                          'from')
 
 
-def _scores(slots: Sequence[_Slot], method: str,
+def _scores(slots: Sequence[ChannelGroup], method: str,
             seed: int) -> Dict[str, torch.Tensor]:
     """Torch-Pruning's importance of every channel, by layer name."""
     importance = baseline_pruner(method).build()
@@ -335,7 +247,7 @@ def _floor(units: int, min_keep: float) -> int:
     return min(units, max(1, math.ceil(min_keep * units)))
 
 
-def _ranking(slots: Sequence[_Slot], scores: Dict[str, torch.Tensor],
+def _ranking(slots: Sequence[ChannelGroup], scores: Dict[str, torch.Tensor],
              min_keep: float) -> List[Tuple[int, int]]:
     """Removal candidates (slot index, channel), lowest score first; the
     ``min_keep`` best channels of every slot are never candidates."""
@@ -351,43 +263,6 @@ def _ranking(slots: Sequence[_Slot], scores: Dict[str, torch.Tensor],
     return [(i, j) for _, i, j in candidates]
 
 
-class _ParamCount:
-    """Backbone parameters as a function of the inner widths, from the
-    modules each slot's group gates (conv / linear weights: dim 0 by the
-    output slot, dim 1 by the input slot; biases and norms: dim 0)."""
-
-    def __init__(self, backbone: nn.Module, slots: Sequence[_Slot]):
-        gates: Dict[nn.Module, List[Optional[int]]] = {}
-        for i, slot in enumerate(slots):
-            for module in slot.out_gated:
-                gates.setdefault(module, [None, None])[0] = i
-            for module in slot.in_gated:
-                gates.setdefault(module, [None, None])[1] = i
-        self.total = _params(backbone)
-        self._terms = []
-        variable = 0
-        for module, (out_slot, in_slot) in gates.items():
-            for param in module.parameters(recurse=False):
-                per = param.numel()
-                out_units = param.shape[0] if out_slot is not None else None
-                in_units = (param.shape[1] if in_slot is not None
-                            and param.dim() >= 2 else None)
-                per //= (out_units or 1) * (in_units or 1)
-                self._terms.append((out_slot, out_units,
-                                    in_slot if in_units else None, in_units,
-                                    per))
-                variable += param.numel()
-        self.fixed = self.total - variable
-
-    def __call__(self, widths: Sequence[int]) -> int:
-        kept = self.fixed
-        for out_slot, out_units, in_slot, in_units, per in self._terms:
-            out_count = widths[out_slot] if out_slot is not None else 1
-            in_count = widths[in_slot] if in_slot is not None else 1
-            kept += out_count * in_count * per
-        return kept
-
-
 def _widths_after(full: Sequence[int], ranking: Sequence[Tuple[int, int]],
                   count: int) -> List[int]:
     widths = list(full)
@@ -396,7 +271,7 @@ def _widths_after(full: Sequence[int], ranking: Sequence[Tuple[int, int]],
     return widths
 
 
-def _removal_count(count_params: _ParamCount, full: Sequence[int],
+def _removal_count(count_params: ParamCount, full: Sequence[int],
                    ranking: Sequence[Tuple[int, int]], target: float) -> int:
     """The fewest removals (a prefix of ``ranking``) that leave at most
     ``target`` parameters; all of them when even that leaves more."""
@@ -411,13 +286,15 @@ def _removal_count(count_params: _ParamCount, full: Sequence[int],
 
 
 def _prepare(work: nn.Module, method: str, data: Optional[Iterable],
-             num_batches: int, seed: int, input_size: Sequence[int]
-             ) -> Tuple[tp.DependencyGraph, List[_Slot],
+             num_batches: int, seed: int, input_size: Sequence[int],
+             coupled: bool = False
+             ) -> Tuple[tp.DependencyGraph, List[ChannelGroup],
                         Dict[str, torch.Tensor]]:
-    """Gradients (if the method needs them), dependency graph, inner
-    channel groups and scores of ``work`` (a copy, changed in place)."""
+    """Gradients (if the method needs them), dependency graph, channel
+    groups (inner, then with ``coupled`` the stages') and scores of
+    ``work`` (a copy, changed in place)."""
     pruner = baseline_pruner(method)
-    _resnet_strategy(work.backbone)
+    resnet_strategy(work.backbone, 'baseline pruners')
     if pruner.needs_data:
         if data is None:
             raise ValueError(f'{method} needs data: batches as an mmengine '
@@ -425,30 +302,37 @@ def _prepare(work: nn.Module, method: str, data: Optional[Iterable],
                              'data_samples=...))')
         _taylor_gradients(work, data, num_batches)
     backbone = work.backbone
-    graph = _build_graph(backbone, _example_inputs(backbone, input_size))
-    slots = _slots(backbone, graph)
+    example = example_inputs(backbone, input_size)
+    # coupled: the whole classifier is traced, so that the last stage's
+    # group also holds the head's inputs (which shrink with it)
+    graph = build_graph(work if coupled else backbone, example)
+    groups = inner_groups(backbone, graph)
+    if coupled:
+        groups += stage_groups(backbone, graph)
     if pruner.needs_data:
-        for slot in slots:
-            for module in (slot.conv, *slot.in_gated):
+        for group in groups:
+            for module in (group.conv, *group.in_gated):
                 if module.weight.grad is None:
                     raise ValueError(
                         f'{method}: {graph._module2name[module]} got no '
                         'gradient from the batches (is it on the loss '
                         'path?)')
-    return graph, slots, _scores(slots, method, seed)
+    return graph, groups, _scores(groups, method, seed)
 
 
 def baseline_scores(model: nn.Module, method: str,
                     data: Optional[Iterable] = None, num_batches: int = 4,
                     seed: int = 0,
-                    input_size: Sequence[int] = (32, 32)
-                    ) -> Dict[str, torch.Tensor]:
+                    input_size: Sequence[int] = (32, 32),
+                    coupled: bool = False) -> Dict[str, torch.Tensor]:
     """The importance ``method`` gives every inner channel, by layer name
-    (``'layer1.0.conv1'``), normalized per layer as ranked; ``model`` is
-    left unchanged. Arguments as :func:`prune_baseline`."""
+    (``'layer1.0.conv1'``), and with ``coupled`` every stage channel, by
+    stage (``'layer1'``), normalized per group as ranked; ``model`` is left
+    unchanged. Arguments as :func:`prune_baseline`."""
     _check_plain(model)
     work = copy.deepcopy(model).eval()
-    return _prepare(work, method, data, num_batches, seed, input_size)[2]
+    return _prepare(work, method, data, num_batches, seed, input_size,
+                    coupled)[2]
 
 
 def prune_baseline(model: nn.Module,
@@ -459,13 +343,16 @@ def prune_baseline(model: nn.Module,
                    seed: int = 0,
                    min_keep: float = 0.,
                    tolerance: float = 0.02,
-                   input_size: Sequence[int] = (32, 32)
-                   ) -> BaselinePruneResult:
+                   input_size: Sequence[int] = (32, 32),
+                   coupled: bool = False) -> BaselinePruneResult:
     """Prune a copy of a plain classifier's backbone with a standard pruner.
 
-    Inner channels of residual blocks only; the backbone keeps at most
-    ``param_budget`` of its parameters (and at least
-    ``param_budget - tolerance``). ``model`` is left unchanged.
+    Inner channels of residual blocks, and with ``coupled`` the channels of
+    every stage's residual stream too (:mod:`.coupled`: block outputs,
+    shortcuts, the stem where it writes into the stream, the next stage's
+    and the head's inputs); the backbone keeps at most ``param_budget`` of
+    its parameters (and at least ``param_budget - tolerance``). ``model``
+    is left unchanged.
 
     Args:
         model (nn.Module): A trained plain classifier with a ResNet
@@ -486,11 +373,15 @@ def prune_baseline(model: nn.Module,
             fall.
         input_size (Sequence[int]): (H, W) of the example image that
             Torch-Pruning traces the backbone with (channels: the stem's).
+        coupled (bool): Also rank and remove stage channels, in the same
+            global ranking as the inner ones (the importance of a stage
+            channel is Torch-Pruning's over its whole coupled group,
+            normalized by the group's mean like every group).
 
     Returns:
         BaselinePruneResult: The pruned classifier (eval mode), its inner
         widths (``meta.pruned_widths`` for ``astro_mm.PrunedBackbone``),
-        parameters before / after, kept channels and scores.
+        stage widths, parameters before / after, kept channels and scores.
 
     Raises:
         KeyError: Unknown ``method``.
@@ -505,39 +396,42 @@ def prune_baseline(model: nn.Module,
         raise ValueError(f'min_keep must be in [0, 1], got {min_keep}')
     _check_plain(model)
     work = copy.deepcopy(model).eval()
-    graph, slots, scores = _prepare(work, method, data, num_batches, seed,
-                                    input_size)
+    graph, groups, scores = _prepare(work, method, data, num_batches, seed,
+                                     input_size, coupled)
     backbone = work.backbone
-    count_params = _ParamCount(backbone, slots)
-    full = [slot.conv.out_channels for slot in slots]
-    ranking = _ranking(slots, scores, min_keep)
+    count_params = ParamCount(backbone, groups)
+    full = [group.width for group in groups]
+    ranking = _ranking(groups, scores, min_keep)
     count = _removal_count(count_params, full, ranking,
                            param_budget * count_params.total)
     widths = _widths_after(full, ranking, count)
     reached = count_params(widths) / count_params.total
     if reached < param_budget - tolerance or reached > param_budget + 1e-9:
+        scope = 'inner and stage' if coupled else 'inner'
         raise ValueError(
             f'{method}: the budget {param_budget} is out of reach: removing '
-            f'inner channels (keeping {min_keep:.0%} of each layer, at least '
-            f'one) reaches {reached:.4f} at the closest')
-    removed = [[] for _ in slots]
+            f'{scope} channels (keeping {min_keep:.0%} of each layer, at '
+            f'least one) reaches {reached:.4f} at the closest')
+    removed = [set() for _ in groups]
     for i, j in ranking[:count]:
-        removed[i].append(j)
+        removed[i].add(j)
+    keep = [torch.tensor(sorted(set(range(width)) - drop), dtype=torch.long)
+            for drop, width in zip(removed, full)]
     kept = {}
-    requires_grad = {name: p.requires_grad
-                     for name, p in backbone.named_parameters()}
-    for slot, drop, width in zip(slots, removed, full):
-        kept.setdefault(slot.block, []).append(torch.tensor(
-            sorted(set(range(width)) - set(drop)), dtype=torch.long))
-        if drop:
-            group = graph.get_pruning_group(
-                slot.conv, tp.prune_conv_out_channels, idxs=sorted(drop))
-            group.prune()
-    for name, p in backbone.named_parameters():
-        p.requires_grad_(requires_grad[name])
+    for group, kept_idxs in zip(groups, keep):
+        if group.kind == 'inner':
+            kept.setdefault(group.block, []).append(kept_idxs)
+    stages = [(g, k) for g, k in zip(groups, keep) if g.kind == 'stage']
+    silenced = removed_channels(*zip(*stages)) if stages else {}
+    kept.update({g.name: [k] for g, k in stages})
+    # stages first: their groups were taken from the unpruned graph, whose
+    # modules Torch-Pruning shrinks in place
+    prune_groups(graph, [g for g, _ in stages], [k for _, k in stages])
+    prune_groups(graph, [g for g in groups if g.kind == 'inner'],
+                 [k for g, k in zip(groups, keep) if g.kind == 'inner'])
     for p in work.parameters():
         p.grad = None
-    params_after = _params(backbone)
+    params_after = params(backbone)
     if params_after != count_params(widths):
         raise RuntimeError(
             f'{method}: Torch-Pruning left {params_after} backbone '
@@ -545,4 +439,6 @@ def prune_baseline(model: nn.Module,
     work.eval()
     return BaselinePruneResult(
         work, inner_widths(backbone), float('nan'), count_params.total,
-        params_after, None, method=method, kept=kept, scores=scores)
+        params_after, None, stage_widths=dict(stage_widths(backbone)),
+        coupled=coupled, removed_channels=silenced, method=method,
+        kept=kept, scores=scores)

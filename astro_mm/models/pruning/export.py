@@ -29,7 +29,7 @@ rounding.
 """
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -56,7 +56,18 @@ class PruneResult:
         probs (list[Tensor]): The gates the exported network realizes, one
             per modulated layer of the algorithm (0 where a unit was
             removed): setting the algorithm's cached P to these makes it
-            compute what the export computes.
+            compute what the export computes (with ``coupled``, once the
+            unmodulated writers of removed stage channels are switched off
+            too: :func:`~.coupled.silence_channels` with
+            ``removed_channels``).
+        stage_widths (dict, optional): Output width of every stage of a
+            ResNet, ``{'layer1': 64, ...}`` (smaller than the unpruned
+            one's only with ``coupled``): ``meta.stage_widths``, what the
+            detectors' necks read.
+        coupled (bool): Whether stage channels were pruned.
+        removed_channels (dict): With ``coupled``, the removed stage
+            channels by the name of every module (of the unpruned backbone)
+            that wrote them.
     """
     model: nn.Module
     widths: Dict[str, List[int]]
@@ -64,6 +75,9 @@ class PruneResult:
     params_before: int
     params_after: int
     probs: Optional[List[torch.Tensor]] = None
+    stage_widths: Optional[Dict[str, int]] = None
+    coupled: bool = False
+    removed_channels: Dict[str, List[int]] = field(default_factory=dict)
 
 
 def _params(module: nn.Module) -> int:
@@ -147,6 +161,101 @@ def budget_masks(scores: Sequence[torch.Tensor], cost: KeptCost,
     return masks_for(lo)
 
 
+def _coupled_prune(architecture: nn.Module, layers: Sequence,
+                   scores: Sequence[torch.Tensor],
+                   gates: Optional[Sequence[torch.Tensor]],
+                   threshold: Optional[float], param_budget: Optional[float],
+                   round_to: int, min_keep: float,
+                   rank_by_cost: bool) -> PruneResult:
+    """:func:`prune_architecture` with ``coupled=True`` (see there)."""
+    from .coupled import (ParamCount, build_graph, example_inputs,
+                          inner_groups, params, prune_groups,
+                          removed_channels, stage_groups, stage_widths)
+    model = unmodulated_copy(architecture)
+    backbone = model.backbone
+    # the whole classifier is traced: the head's inputs follow the last
+    # stage's channels
+    graph = build_graph(model, example_inputs(backbone))
+    groups = inner_groups(backbone, graph) + stage_groups(backbone, graph)
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    # the modulated layers whose units are each group's channels: an inner
+    # slot's own layer; for a stage, every modulated writer of its stream
+    group_layers = [[index[group.name]] if group.kind == 'inner' and
+                    group.name in index else
+                    [index[n] for n in group.out_names if n in index]
+                    if group.kind == 'stage' else [] for group in groups]
+    if not any(ids for ids, g in zip(group_layers, groups)
+               if g.kind == 'stage'):
+        raise ValueError(
+            'coupled pruning ranks stage channels by the P of the layers '
+            'that write them (block outputs, shortcuts), and none of them is '
+            'modulated (the budget-aware mode modulates inner units only): '
+            'prune without coupled, or modulate the block outputs')
+    # a stage channel is removed only when every unit that writes it is
+    # expendable, so its score is the largest P among them (see
+    # prune_architecture)
+    group_scores = [
+        torch.stack([scores[i] for i in ids]).amax(0) if ids else
+        torch.ones(group.width) for ids, group in zip(group_layers, groups)
+    ]
+    prunable = [bool(ids) for ids in group_layers]
+    if param_budget is not None:
+        count = ParamCount(backbone, groups)
+        unit_costs = count.unit_costs() if rank_by_cost else \
+            [torch.ones(group.width) for group in groups]
+        masks = budget_masks(group_scores, count, unit_costs, param_budget,
+                             prunable, min_keep, round_to)
+        threshold = float('nan')
+    else:
+        masks = threshold_masks(group_scores, threshold, prunable, min_keep,
+                                round_to)
+    params_before = params(backbone)
+    expected = ParamCount(backbone, groups)([int(m.sum()) for m in masks])
+    realized = None
+    if gates is not None:
+        layer_masks = [torch.ones(layer.num_units, dtype=torch.bool)
+                       for layer in layers]
+        for ids, mask in zip(group_layers, masks):
+            for i in ids:
+                layer_masks[i] = mask
+        realized = [g.detach() * m for g, m in zip(gates, layer_masks)]
+        for layer, folded in zip(layers, realized):
+            fold_unit_probs(layer.name, layer.kind,
+                            backbone.get_submodule(_scale_name(layer,
+                                                               architecture)),
+                            folded)
+    keep = [mask.nonzero().flatten() for mask in masks]
+    stages = [(g, k) for g, k in zip(groups, keep) if g.kind == 'stage']
+    removed = removed_channels([g for g, _ in stages], [k for _, k in stages])
+    # Torch-Pruning shrinks the stage groups in place (the modules stay the
+    # objects the graph holds); then the inner slots, with the family's
+    # slicing, as without coupled
+    prune_groups(graph, [g for g, _ in stages], [k for _, k in stages])
+    inner = {g.name: k for g, k in zip(groups, keep) if g.kind == 'inner'}
+    strategy = strategy_for(backbone)
+    prune_units(backbone, {
+        name: [inner[f'{name}.{slot}'] for slot in strategy.slots(block)]
+        for name, block in strategy.blocks(backbone).items()
+    })
+    if params(backbone) != expected:
+        raise RuntimeError(f'coupled pruning left {params(backbone)} backbone '
+                           f'parameters, the width model predicted {expected}')
+    model.eval()
+    return PruneResult(model, inner_widths(backbone), float(threshold),
+                       params_before, params(backbone), realized,
+                       stage_widths=dict(stage_widths(backbone)),
+                       coupled=True, removed_channels=removed)
+
+
+def _scale_name(layer, architecture: nn.Module) -> str:
+    """The name of a modulated layer's scale module in the backbone (a
+    copy has the same module names as the original)."""
+    for name, module in architecture.backbone.named_modules():
+        if module is layer.scale_module:
+            return name
+    raise ValueError(f'{layer.name}: its scale module is not in the backbone')
+
+
 def prune_architecture(architecture: nn.Module,
                        layers: Sequence,
                        scores: Sequence[torch.Tensor],
@@ -157,8 +266,26 @@ def prune_architecture(architecture: nn.Module,
                        min_keep: float = 0.,
                        cost: str = 'params',
                        input_shape: Optional[Sequence[int]] = None,
-                       rank_by_cost: bool = True) -> PruneResult:
+                       rank_by_cost: bool = True,
+                       coupled: bool = False) -> PruneResult:
     """Prune a copy of ``architecture`` by per-unit scores.
+
+    With ``coupled`` (ResNets), the channels of every stage's residual
+    stream are pruned too (:mod:`.coupled`), through Torch-Pruning's
+    dependency graph: every block's last conv and norm, the shortcut, the
+    stem where it writes into the stream, and the inputs of the next stage
+    and the head. A stage channel's score is the **largest** P of the
+    modulated layers that write it (each block's last conv, the downsample
+    conv). Why the maximum, not the mean or the product: a channel of the
+    stream can only be removed from all its writers at once, and the
+    export must never remove a unit the threshold rule keeps (METHOD.md: a
+    unit that cannot be removed is never zeroed). With the maximum, a
+    threshold removes a stage channel exactly when every coupled unit has
+    P below it; a mean would remove a channel one block still relies on
+    when the others do not. A budget ranks stage and inner channels in one
+    ranking, by score relative to the parameters each owns (a stage
+    channel owns many: every block's last conv, the shortcut, the next
+    convs' inputs), counted exactly by :class:`~.coupled.ParamCount`.
 
     Args:
         architecture (nn.Module): A classifier with a ``backbone`` (a
@@ -172,6 +299,13 @@ def prune_architecture(architecture: nn.Module,
             :func:`export_pruned` (one of threshold / param_budget).
         rank_by_cost (bool): Rank by score / cost for a budget (False: by
             score alone, e.g. a random order).
+        coupled (bool): Prune stage channels too (ResNets; params budget
+            only).
+
+    Raises:
+        ValueError: Both or none of threshold / param_budget; ``coupled``
+            for a family other than ResNet, with ``cost='flops'``, or with
+            no modulated writer of any stage's stream.
     """
     if round_to < 1:
         raise ValueError(f'round_to must be >= 1, got {round_to}')
@@ -181,9 +315,15 @@ def prune_architecture(architecture: nn.Module,
         raise ValueError(f'threshold must be a finite number, got {threshold} '
                          '(a budget export reports NaN: prune it with '
                          'param_budget again, not with its threshold)')
+    scores = [p.detach() for p in scores]
+    if coupled:
+        if cost != 'params':
+            raise ValueError('coupled pruning counts parameters only; got '
+                             f'cost={cost!r}')
+        return _coupled_prune(architecture, layers, scores, gates, threshold,
+                              param_budget, round_to, min_keep, rank_by_cost)
     backbone_in = architecture.backbone
     strategy = strategy_for(backbone_in)
-    scores = [p.detach() for p in scores]
     slots = {f'{name}.{slot}' for name, block in strategy.blocks(
         backbone_in).items() for slot in strategy.slots(block)}
     names = [layer.name for layer in layers]
@@ -224,7 +364,17 @@ def prune_architecture(architecture: nn.Module,
     prune_units(backbone, keep)
     model.eval()
     return PruneResult(model, inner_widths(backbone), float(threshold),
-                       params_before, _params(backbone), realized)
+                       params_before, _params(backbone), realized,
+                       stage_widths=stage_widths_or_none(backbone))
+
+
+def stage_widths_or_none(backbone: nn.Module) -> Optional[Dict[str, int]]:
+    """The stage output widths of a ResNet (None for other families)."""
+    from .coupled import stage_widths
+    from .resnet_pruning import ResNetPruning
+    if not isinstance(strategy_for(backbone), ResNetPruning):
+        return None
+    return dict(stage_widths(backbone))
 
 
 def export_pruned(algorithm,
@@ -233,8 +383,8 @@ def export_pruned(algorithm,
                   round_to: int = 1,
                   min_keep: Optional[float] = None,
                   cost: str = 'params',
-                  input_shape: Optional[Sequence[int]] = None
-                  ) -> PruneResult:
+                  input_shape: Optional[Sequence[int]] = None,
+                  coupled: bool = False) -> PruneResult:
     """Prune and fold an ``AlternatingAlgorithm``'s architecture.
 
     Args:
@@ -251,6 +401,8 @@ def export_pruned(algorithm,
         cost (str): What ``param_budget`` counts: ``'params'`` or
             ``'flops'`` (with ``input_shape``).
         input_shape (Sequence[int], optional): (C, H, W) for ``'flops'``.
+        coupled (bool): Prune the channels of each stage's residual stream
+            too (ResNets; see :func:`prune_architecture`).
 
     Raises:
         ValueError: The backbone belongs to no family with a pruning
@@ -268,4 +420,4 @@ def export_pruned(algorithm,
     return prune_architecture(
         algorithm.architecture, algorithm.layers, scores,
         algorithm.current_gates(), threshold, param_budget, round_to,
-        min_keep, cost, input_shape)
+        min_keep, cost, input_shape, coupled=coupled)

@@ -5,8 +5,16 @@ prunable slots (inline or read from a checkpoint of tools/prune.py); the
 built module is the base class itself with smaller layers, so it works
 wherever the base works (mmpretrain classifiers, mmdet detectors) and its
 state_dict keys are the base's.
+
+After a coupled prune the stage output widths change too; the modules that
+read them (a detector's neck, a classifier's head) are configured from the
+same checkpoint by :func:`sync_neck_widths`, which the tools call on every
+config they load: a config names the pruned checkpoint once and needs no
+hand-written ``in_channels``.
 """
 import copy
+import inspect
+import os.path as osp
 from typing import Dict, List, Optional
 
 from torch import nn
@@ -31,6 +39,12 @@ def _check_widths_on_load(module, state_dict, prefix, *args) -> None:
                 '(widths); use the config written by tools/prune.py')
 
 
+def _meta(source) -> dict:
+    from astro_mm.compat import load_checkpoint_file
+    return load_checkpoint_file(str(source), map_location='cpu').get(
+        'meta', {})
+
+
 def load_widths(source) -> Dict[str, List[int]]:
     """Widths given inline, or read from a checkpoint of tools/prune.py.
 
@@ -39,16 +53,28 @@ def load_widths(source) -> Dict[str, List[int]]:
     """
     if isinstance(source, dict):
         return {k: list(v) for k, v in source.items()}
-    from astro_mm.compat import load_checkpoint_file
-    meta = load_checkpoint_file(str(source), map_location='cpu').get('meta', {})
+    meta = _meta(source)
     if 'pruned_widths' not in meta:
         raise KeyError(f'{source} has no meta.pruned_widths: not a checkpoint '
                        'written by tools/prune.py')
     return meta['pruned_widths']
 
 
+def load_stage_widths(source) -> Optional[Dict[str, int]]:
+    """Stage output widths of a coupled prune: inline, or read from the
+    ``meta.stage_widths`` of a checkpoint of tools/prune.py (None for a
+    checkpoint of an inner-only prune, whose stages keep their widths)."""
+    if source is None:
+        return None
+    if isinstance(source, dict):
+        return {k: int(v) for k, v in source.items()}
+    meta = _meta(source)
+    return dict(meta['stage_widths']) if meta.get('coupled') else None
+
+
 def build_pruned_backbone(base: dict,
                           widths,
+                          stage_widths=None,
                           init_cfg: Optional[dict] = None) -> nn.Module:
     """A backbone with the widths of a pruned one.
 
@@ -62,14 +88,26 @@ def build_pruned_backbone(base: dict,
             ``dict(type='mmpretrain.VisionTransformer', arch='b', ...)``.
         widths (dict | str): Widths per block (``PruneResult.widths``), or
             the path of a checkpoint written by tools/prune.py (read from its
-            meta).
+            meta, with its stage widths).
+        stage_widths (dict | str, optional): Output widths of the stages of
+            a coupled prune (``{'layer1': 40, ...}``), inline or read from a
+            checkpoint's meta; by default the meta of ``widths`` when that
+            is a checkpoint. The stages are shrunk with Torch-Pruning's
+            dependency graph (:func:`~.coupled.shrink_stages`).
         init_cfg (dict, optional): Passed to the base (e.g. ``Pretrained``
             with the pruned checkpoint).
     """
     base = copy.deepcopy(dict(base))
     if init_cfg is not None:
         base['init_cfg'] = init_cfg
-    backbone = shrink_to_widths(MODELS.build(base), load_widths(widths))
+    if stage_widths is None and not isinstance(widths, dict):
+        stage_widths = widths
+    backbone = MODELS.build(base)
+    stage_widths = load_stage_widths(stage_widths)
+    if stage_widths:
+        from .coupled import shrink_stages
+        shrink_stages(backbone, stage_widths)
+    backbone = shrink_to_widths(backbone, load_widths(widths))
     backbone._register_load_state_dict_pre_hook(
         _check_widths_on_load, with_module=True)
     return backbone
@@ -79,3 +117,95 @@ MODELS.register_module(name='PrunedBackbone', module=build_pruned_backbone)
 MODELS.register_module(name='PrunedResNet', module=build_pruned_backbone)
 # the name it had when only ResNets were pruned
 build_pruned_resnet = build_pruned_backbone
+
+
+# Necks whose ``in_channels`` lists the widths of the backbone's outputs
+# (mmdet's FPN for Faster R-CNN, CondInst, BoxInst; ChannelMapper: DETR's
+# input projection).
+NECKS_READING_STAGES = ('FPN', 'PAFPN', 'ChannelMapper')
+# Classifier necks that keep the width: the head reads the last stage.
+WIDTH_KEEPING_NECKS = ('GlobalAveragePooling', )
+PRUNED_BACKBONE_TYPES = ('PrunedBackbone', 'PrunedResNet')
+
+
+def _out_indices(base: dict, default_scope: Optional[str]) -> List[int]:
+    """The stages a backbone config outputs (its default when unset)."""
+    if base.get('out_indices') is not None:
+        return list(base['out_indices'])
+    backbone_cls = base['type']
+    if not inspect.isclass(backbone_cls):
+        from mmengine.registry import DefaultScope
+        with DefaultScope.overwrite_default_scope(default_scope), \
+                MODELS.switch_scope_and_registry(None) as registry:
+            backbone_cls = registry.get(backbone_cls)
+    if backbone_cls is None:
+        raise KeyError(f'backbone type {base["type"]!r} is not registered: '
+                       'cannot tell its default out_indices; set '
+                       'base.out_indices in the config')
+    default = inspect.signature(backbone_cls).parameters.get('out_indices')
+    if default is None or default.default is inspect.Parameter.empty:
+        raise KeyError(f'{base["type"]} has no default out_indices; set '
+                       'base.out_indices in the config')
+    return list(default.default)
+
+
+def sync_neck_widths(model_cfg, default_scope: Optional[str] = None
+                     ) -> Optional[List[int]]:
+    """Give the neck (or a classifier's head) the stage widths of a
+    coupled-pruned backbone, in place.
+
+    Acts on a model config whose backbone is ``astro_mm.PrunedBackbone`` /
+    ``astro_mm.PrunedResNet`` with stage widths (``stage_widths`` inline,
+    or the meta of the checkpoint ``widths`` names); anything else is left
+    as it is, as is a config whose checkpoint does not exist yet (building
+    the backbone then fails naming it). The widths of the stages in the
+    backbone's ``out_indices`` go to ``neck.in_channels`` (FPN, PAFPN,
+    ChannelMapper: DETR's input projection), or for a classifier whose neck
+    keeps the width (global average pooling) the last one to
+    ``head.in_channels``.
+
+    Args:
+        model_cfg (dict): ``cfg.model``, changed in place.
+        default_scope (str, optional): The config's ``default_scope``, to
+            find the base backbone's default ``out_indices`` when unset.
+
+    Returns:
+        list[int] | None: The widths set, None when nothing was to be set.
+
+    Raises:
+        ValueError: The neck's type is none of those (its input widths are
+            unknown to astro_mm: set them by hand).
+    """
+    backbone = model_cfg.get('backbone') if hasattr(model_cfg, 'get') \
+        else None
+    if not backbone or not str(backbone.get('type', '')).split('.')[-1] \
+            in PRUNED_BACKBONE_TYPES:
+        return None
+    source = backbone.get('stage_widths')
+    if source is None and isinstance(backbone.get('widths'), str):
+        source = backbone['widths']
+    if isinstance(source, str) and not osp.isfile(source):
+        return None
+    widths = load_stage_widths(source)
+    if not widths:
+        return None
+    stages = list(widths.values())
+    in_channels = [stages[i] for i in _out_indices(backbone['base'],
+                                                    default_scope)]
+    neck = model_cfg.get('neck')
+    neck_type = str(neck.get('type', '')).split('.')[-1] if neck else None
+    head = model_cfg.get('head')
+    if neck_type in NECKS_READING_STAGES:
+        neck['in_channels'] = in_channels
+    elif neck_type in WIDTH_KEEPING_NECKS + (None, ) and head is not None \
+            and 'in_channels' in head:
+        head['in_channels'] = in_channels[-1]
+    else:
+        raise ValueError(
+            f'the pruned backbone has stage widths {widths} (from '
+            f'{source if isinstance(source, str) else "the config"}), but '
+            f'astro_mm does not know where neck type {neck_type!r} takes '
+            f'its input widths (known: '
+            f'{", ".join(NECKS_READING_STAGES + WIDTH_KEEPING_NECKS)}); set '
+            f'model.neck.in_channels = {in_channels} in the config')
+    return in_channels
