@@ -248,6 +248,8 @@ class SuiteRunner:
                    ['--threshold', str(spec['threshold'])])
             if 'method' in spec:
                 how += ['--method', spec['method']]
+            if spec.get('coupled'):
+                how.append('--coupled')
             self.log(f'  pruning {tag} ({" ".join(how)})')
             self._tool(['tools/prune.py', run.config, checkpoint, '--out', out,
                         '--input-size', str(self.cfg.suite.input_size)] + how +

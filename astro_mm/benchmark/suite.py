@@ -41,8 +41,11 @@ Run keys:
     cfg_options (list[str], optional): ``key=value`` overrides, as on the
         command line of the tools (training, testing and pruning).
     prune (dict, optional, cls): Tag -> ``dict(threshold=d)`` or
-        ``dict(param_budget=b)``, optionally with ``paper`` and, for a
-        plain run, the baseline ``method`` (tools/prune.py --method); each
+        ``dict(param_budget=b)``, optionally with ``paper``,
+        ``coupled=True`` (tools/prune.py --coupled: the residual stream's
+        channels are pruned too, and the detectors' necks take the stage
+        widths from the checkpoint) and, for a plain run, the baseline
+        ``method`` (tools/prune.py --method); each
         gives a pruned row (tools/prune.py: pruned, batch norms
         recalibrated, then fine-tuned when the suite has ``finetune``; the
         row shows top-1 before and after the fine-tune).
@@ -69,7 +72,7 @@ SUITE_KEYS = {
     'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune'
 }
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
-PRUNE_KEYS = {'threshold', 'param_budget', 'method', 'paper'}
+PRUNE_KEYS = {'threshold', 'param_budget', 'method', 'paper', 'coupled'}
 RUN_KEYS = {
     'name', 'task', 'config', 'method', 'label', 'seeds', 'cfg_options',
     'prune', 'backbone', 'metric', 'paper', 'finetune_unpruned'
@@ -179,6 +182,9 @@ def load_suite(path: str, root: str = '.') -> Config:
                 if ('threshold' in spec) == ('param_budget' in spec):
                     _fail(path, f'{where}.prune.{tag}', 'give exactly one of '
                           'threshold and param_budget')
+                if not isinstance(spec.get('coupled', False), bool):
+                    _fail(path, f'{where}.prune.{tag}', 'coupled must be '
+                          f'True or False, got {spec["coupled"]!r}')
                 if 'method' in spec and run.method != 'plain':
                     _fail(path, f'{where}.prune.{tag}', 'a baseline method '
                           'prunes a plain run; astro runs prune by their P')
