@@ -270,7 +270,9 @@ def stage_groups(backbone: nn.Module, graph: tp.DependencyGraph
 
 
 class ParamCount:
-    """A backbone's parameters as an exact function of its groups' widths.
+    """A backbone's parameters (or multiply-adds, given the output
+    positions of every conv / linear) as an exact function of its groups'
+    widths.
 
     From the modules each group gates (conv / linear weights: dim 0 by the
     group of their outputs, dim 1 by the group of their inputs; biases and
@@ -282,8 +284,10 @@ class ParamCount:
     :func:`~.export.budget_masks` takes.
     """
 
-    def __init__(self, backbone: nn.Module, groups: Sequence[ChannelGroup]):
+    def __init__(self, backbone: nn.Module, groups: Sequence[ChannelGroup],
+                 positions: Optional[Dict[str, int]] = None):
         own = {id(m) for m in backbone.modules()}
+        names = {id(m): n for n, m in backbone.named_modules()}
         gates: Dict[nn.Module, List[Optional[int]]] = {}
         for i, group in enumerate(groups):
             for module in group.out_gated:
@@ -292,21 +296,41 @@ class ParamCount:
             for module in group.in_gated:
                 if id(module) in own:
                     gates.setdefault(module, [None, None])[1] = i
-        self.total = params(backbone)
         self.full = [group.width for group in groups]
         self._terms = []
         variable = 0
         for module, (out_group, in_group) in gates.items():
-            for param in module.parameters(recurse=False):
+            for key, param in module.named_parameters(recurse=False):
+                weight = self._weight(names[id(module)], module, key,
+                                      positions)
                 per = param.numel()
                 out_units = param.shape[0] if out_group is not None else None
                 in_units = (param.shape[1] if in_group is not None
                             and param.dim() >= 2 else None)
                 per //= (out_units or 1) * (in_units or 1)
                 self._terms.append((out_group, in_group if in_units else None,
-                                    per))
-                variable += param.numel()
+                                    per * weight))
+                variable += param.numel() * weight
+        if positions is None:
+            self.total = params(backbone)
+        else:
+            self.total = sum(
+                module.weight.numel() * positions[name]
+                for name, module in backbone.named_modules()
+                if name in positions)
         self.fixed = self.total - variable
+
+    @staticmethod
+    def _weight(name: str, module: nn.Module, key: str, positions) -> int:
+        """What one element of the parameter costs: 1 (parameters), or the
+        output positions of a conv / linear weight (multiply-adds: one per
+        output position; biases and norms are not counted, as in
+        :class:`~.cost.KeptCost`)."""
+        if positions is None:
+            return 1
+        is_weight = key == 'weight' and isinstance(
+            module, (nn.modules.conv._ConvNd, nn.Linear))
+        return positions[name] if is_weight else 0
 
     def __call__(self, widths: Sequence) -> int:
         kept = self.fixed
@@ -363,6 +387,24 @@ def removed_channels(groups: Sequence[ChannelGroup],
             for name in group.out_names:
                 removed[name] = drop
     return removed
+
+
+def kept_stage_channels(backbone: nn.Module,
+                        removed: Dict[str, Sequence[int]]
+                        ) -> Dict[str, torch.Tensor]:
+    """The channels of every stage output of the unpruned ``backbone``
+    that a coupled prune kept (``removed``: :func:`removed_channels`), in
+    the pruned network's order: ``{'layer1': tensor([0, 2, ...]), ...}``."""
+    modules = dict(backbone.named_modules())
+    kept = OrderedDict()
+    for stage, blocks in residual_stages(backbone).items():
+        root = _last_conv(modules[blocks[-1]])
+        name = next(n for n, m in modules.items() if m is root)
+        drop = set(removed.get(name, ()))
+        kept[stage] = torch.tensor(
+            [c for c in range(root.out_channels) if c not in drop],
+            dtype=torch.long)
+    return kept
 
 
 @torch.no_grad()
