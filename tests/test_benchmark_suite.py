@@ -153,6 +153,14 @@ def test_bad_suite_configs_name_the_key(tmp_path):
      r"it inside suite=dict"),
     ("method='plain'", "method='plain', seed=[3]",
      r"runs\[0\] \(a\): unknown keys \['seed'\] .*'seeds'.*allowed:"),
+    # a prune spec's keys are listed too, coupled among them
+    ("method='plain'", "method='plain', prune=dict(c=dict(param_budget=0.6, "
+     "couple=True))",
+     r"runs\[0\] \(a\)\.prune\.c: unknown keys \['couple'\] \(did you "
+     r"mean 'couple' -> 'coupled'\?\); allowed: \['coupled', 'method', "
+     r"'paper', 'param_budget', 'threshold'\]"),
+    ("method='plain'", "method='plain', prune=dict(c=dict(param_budget=0.6, "
+     "coupled='yes'))", r"coupled must be True or False, got 'yes'"),
 ])
 def test_unknown_suite_keys_are_refused_with_the_valid_ones(
         tmp_path, old, new, message):
@@ -174,3 +182,31 @@ def test_every_suite_config_of_the_repo_loads():
     for name in suites:
         cfg = load_suite(os.path.join(ROOT, 'configs', 'suites', name), ROOT)
         assert cfg.runs, name
+
+
+def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
+    from astro_mm.benchmark.runner import SuiteRunner, ToolError
+    path = tmp_path / 'suite.py'
+    path.write_text(
+        "suite = dict(name='x')\nruns = [dict(name='a', task='cls', "
+        "method='plain', config='configs/resnet/"
+        "resnet18_1xb64-3e_demo-cifar.py', prune=dict(c=dict("
+        "param_budget=0.6, method='l1', coupled=True)))]\n")
+    cfg = load_suite(str(path), ROOT)
+    runner = SuiteRunner(cfg, str(tmp_path / 'work'), ROOT,
+                         log=lambda message: None)
+    calls = []
+
+    def tool(args, log_file):
+        calls.append(args)
+        raise ToolError('recorded')
+
+    runner._tool = tool
+    run = cfg.runs[0]
+    with pytest.raises(ToolError, match='recorded'):
+        runner._prune(run, 'c', run.prune.c, 'plain.pth', str(tmp_path), [],
+                      {})
+    args = calls[0]
+    assert args[0] == 'tools/prune.py' and '--coupled' in args
+    assert args[args.index('--method') + 1] == 'l1'
+    assert args[args.index('--param-budget') + 1] == '0.6'

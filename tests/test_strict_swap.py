@@ -158,3 +158,120 @@ def test_strict_false_allows_a_partial_load_on_purpose(checkpoints):
     assert not torch.equal(detector.backbone.layer4[0].conv1.weight,
                            source['backbone.layer4.0.conv1.weight'])
     assert before.shape == detector.backbone.layer4[0].conv1.weight.shape
+
+
+# ---------------------------------------------------------------- coupled
+# A coupled prune shrinks the stage widths: the neck's input widths must
+# come from the checkpoint's meta (no hand edit), and every backbone tensor
+# must still be the checkpoint's. R-18 in the demo configs, R-50 in the
+# COCO 2017 configs (the papers' rows), swapped in as the suite runner
+# does it: --cfg-options through the tools' own config loading.
+COUPLED_DETECTORS = {
+    18: {name: config.format('-manet') for name, config in DETECTORS.items()},
+    50: {
+        'faster_rcnn': 'configs/faster_rcnn/faster-rcnn_r50-manet_fpn_1x_coco.py',
+        'detr': 'configs/detr/detr_r50-manet_8xb2-150e_coco.py',
+        'condinst':
+        'configs/condinst/condinst_r50-manet_fpn_ms-poly-90k_coco.py',
+        'boxinst': 'configs/boxinst/boxinst_r50-manet_fpn_ms-90k_coco.py',
+    },
+}
+COUPLED_CLASSIFIERS = {
+    18: 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
+    50: 'configs/resnet/resnet50_8xb32-100e_in1k.py',
+}
+
+
+@pytest.fixture(scope='module')
+def coupled_checkpoints(tmp_path_factory):
+    """ResNet-18 / ResNet-50 classifiers pruned with coupled stage channels
+    to 0.6 of their parameters (L1 baseline), weights redrawn, saved as
+    tools/prune.py saves them."""
+    from astro_mm.models.pruning import prune_baseline
+    root = tmp_path_factory.mktemp('coupled_ckpts')
+    out = {}
+    for depth, config in COUPLED_CLASSIFIERS.items():
+        cfg = Config.fromfile(f'{ROOT}/{config}')
+        cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        cfg.model.pop('init_cfg', None)
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):
+            result = prune_baseline(_build(cfg.default_scope, cfg.model),
+                                    'l1', 0.6, coupled=True)
+        full = {f'layer{i + 1}': 64 * 2**i * (1 if depth == 18 else 4)
+                for i in range(4)}
+        assert set(result.stage_widths) == set(full)
+        assert all(result.stage_widths[s] < full[s] for s in full)
+        out[depth] = root / f'r{depth}_coupled.pth'
+        torch.save(dict(state_dict=_randomized(result.model.state_dict(),
+                                               depth),
+                        meta=dict(pruned_widths=result.widths,
+                                  stage_widths=result.stage_widths,
+                                  coupled=True)), out[depth])
+    return out
+
+
+def _load_config(config, options):
+    from argparse import Namespace
+
+    from astro_mm.apis import load_config
+    return load_config(Namespace(config=f'{ROOT}/{config}',
+                                 cfg_options=options, launcher='none',
+                                 work_dir='unused', local_rank=0))
+
+
+@pytest.mark.parametrize('name', sorted(DETECTORS))
+@pytest.mark.parametrize('depth', sorted(COUPLED_DETECTORS))
+def test_coupled_pruned_backbone_loads_and_sets_the_neck(
+        depth, name, coupled_checkpoints):
+    from mmengine.config import DictAction
+    ckpt = str(coupled_checkpoints[depth])
+    options = {key: DictAction._parse_iterable(value) for key, value in (
+        ('model.backbone.widths', ckpt),
+        ('model.backbone.init_cfg.checkpoint', ckpt))}
+    cfg = _load_config(COUPLED_DETECTORS[depth][name], options)
+    saved = torch.load(ckpt, weights_only=True)
+    stages = list(saved['meta']['stage_widths'].values())
+    out_indices = cfg.model.backbone.base.out_indices
+    expected_in = [stages[i] for i in out_indices]
+    assert list(cfg.model.neck.in_channels) == expected_in
+    detector = _build_detector(cfg)
+    detector.init_weights()
+    expected = {k[len('backbone.'):]: v
+                for k, v in saved['state_dict'].items()
+                if k.startswith('backbone.')}
+    backbone = detector.backbone.state_dict()
+    assert set(backbone) == set(expected)
+    different = [k for k, v in backbone.items()
+                 if not torch.equal(v, expected[k])]
+    assert not different, f'not loaded: {different[:5]}'
+    # the neck was built with those widths and reads the backbone's outputs
+    detector.eval()
+    with torch.no_grad():
+        feats = detector.backbone(torch.randn(1, 3, 64, 64))
+        assert [f.shape[1] for f in feats] == expected_in
+        detector.neck(feats)
+    if name == 'detr':  # ChannelMapper: DETR's input projection
+        assert [c.conv.in_channels for c in detector.neck.convs] == \
+            expected_in
+    else:  # FPN (CondInst / BoxInst start at level 1, from the same list)
+        assert list(detector.neck.in_channels) == expected_in
+        assert [c.conv.in_channels for c in detector.neck.lateral_convs] == \
+            expected_in[detector.neck.start_level:]
+
+
+def test_unknown_neck_of_a_coupled_backbone_is_an_error(coupled_checkpoints):
+    from astro_mm.models.pruning import sync_neck_widths
+    cfg = Config.fromfile(f'{ROOT}/{COUPLED_DETECTORS[18]["faster_rcnn"]}')
+    cfg.model.backbone.widths = str(coupled_checkpoints[18])
+    cfg.model.neck = dict(type='mmdet.HRFPN', in_channels=[64, 128, 256, 512],
+                          out_channels=256)
+    with pytest.raises(ValueError, match=r"neck type 'HRFPN'.*"
+                       r'model\.neck\.in_channels = \['):
+        sync_neck_widths(cfg.model, cfg.default_scope)
+    # an inner-only prune changes no stage width: its necks are left alone
+    inner = torch.load(coupled_checkpoints[18], weights_only=True)
+    inner['meta']['coupled'] = False
+    assert sync_neck_widths(dict(
+        backbone=dict(type='astro_mm.PrunedResNet', base=dict(
+            type='mmdet.ResNet', depth=18), widths=inner['meta'][
+                'pruned_widths'])), 'mmdet') is None

@@ -13,7 +13,9 @@ config they load: a config names the pruned checkpoint once and needs no
 hand-written ``in_channels``.
 """
 import copy
+import functools
 import inspect
+import os
 import os.path as osp
 from typing import Dict, List, Optional
 
@@ -40,9 +42,17 @@ def _check_widths_on_load(module, state_dict, prefix, *args) -> None:
 
 
 def _meta(source) -> dict:
+    """A checkpoint's meta; read once per file version (a detector's
+    build asks for it up to three times: neck, widths, stage widths)."""
+    path = str(source)
+    stat = os.stat(path)
+    return copy.deepcopy(_read_meta(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_meta(path: str, mtime_ns: int, size: int) -> dict:
     from astro_mm.compat import load_checkpoint_file
-    return load_checkpoint_file(str(source), map_location='cpu').get(
-        'meta', {})
+    return load_checkpoint_file(path, map_location='cpu').get('meta', {})
 
 
 def load_widths(source) -> Dict[str, List[int]]:

@@ -1,0 +1,234 @@
+"""Coupled pruning of the residual stream (astro and the Torch-Pruning
+baselines): function kept, removed channels' contributions exactly gone,
+budget met, checkpoint rebuilt from its meta (tools/prune.py --coupled)."""
+import copy
+import importlib.util
+from argparse import Namespace
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+import astro_mm  # noqa: F401
+from astro_mm.models.pruning import (export_pruned, inner_widths,
+                                     prune_baseline, silence_channels,
+                                     stage_widths, strategy_for)
+from astro_mm.models.pruning.coupled import kept_stage_channels
+from astro_mm.registry import MODELS
+from conftest import ROOT
+from test_baseline_pruners import METHODS, _batches
+from test_baseline_pruners import _classifier as _plain_classifier
+from test_pruning import _algorithm
+
+NAMES = ('resnet18-cifar', 'resnet50-cifar')
+ALL_METHODS = ('astro', ) + METHODS
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        torch.set_num_threads(1)
+        yield
+
+
+def _prune(name, method, budget, **kwargs):
+    """(the unpruned network, its coupled prune); astro: the algorithm."""
+    if method == 'astro':
+        algo = _algorithm(name)
+        return algo, export_pruned(algo, coupled=True, param_budget=budget,
+                                   **kwargs)
+    model = _plain_classifier(name)
+    data = _batches() if method == 'taylor' else None
+    return model, prune_baseline(model, method, budget, data=data,
+                                 coupled=True, **kwargs)
+
+
+def _switch_off_removed(model, method, result):
+    """The unpruned network with every removed channel contributing
+    nothing: the writers of removed stage channels and the norms of removed
+    inner channels output 0 there. Returns its backbone."""
+    if method == 'astro':
+        # the algorithm under the P the export realized (0 where an inner
+        # or a modulated stage unit went); the unmodulated writers (the
+        # stem) switched off by hand
+        model.cached_probs.copy_(torch.cat(result.probs))
+        # the backbone called alone (stage outputs) scales by these too
+        model.scaler.probs = model.current_probs()
+        backbone = model.architecture.backbone
+    else:
+        backbone = model.backbone
+        blocks = strategy_for(backbone).blocks(backbone)
+        for block_name, kept in result.kept.items():
+            if block_name not in blocks:
+                continue  # a stage: switched off below
+            block = blocks[block_name]
+            for i, keep in enumerate(kept, start=1):
+                norm = getattr(block, getattr(block, f'norm{i}_name'))
+                off = torch.ones(norm.num_features, dtype=torch.bool)
+                off[keep] = False
+                norm.weight.data[off] = 0
+                norm.bias.data[off] = 0
+    silence_channels(backbone, result.removed_channels)
+    return backbone
+
+
+def _outputs(model, backbone, inputs):
+    with torch.no_grad():
+        return model(inputs, mode='tensor'), backbone(inputs)
+
+
+@pytest.mark.parametrize('method', ALL_METHODS)
+def test_a_coupled_prune_that_removes_nothing_keeps_the_function(method):
+    name = 'resnet18-cifar'
+    if method == 'astro':
+        model = _algorithm(name)
+        result = export_pruned(model, threshold=0., coupled=True)
+        backbone = model.architecture.backbone
+    else:
+        model, result = _prune(name, method, 1.0)
+        backbone = model.backbone
+    assert result.coupled
+    assert result.params_after == result.params_before
+    assert result.stage_widths == dict(stage_widths(result.model.backbone))
+    assert result.stage_widths == {'layer1': 8, 'layer2': 16, 'layer3': 32,
+                                   'layer4': 64}
+    assert result.widths == inner_widths(result.model.backbone)
+    assert not result.removed_channels
+    inputs = torch.randn(2, 3, 32, 32)
+    logits, feats = _outputs(model, backbone, inputs)
+    pruned_logits, pruned_feats = _outputs(result.model,
+                                           result.model.backbone, inputs)
+    torch.testing.assert_close(pruned_logits, logits, rtol=0, atol=1e-5)
+    for a, e in zip(pruned_feats, feats):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize('method', ALL_METHODS)
+@pytest.mark.parametrize('name', NAMES)
+def test_a_coupled_prune_removes_exactly_the_removed_channels(name, method):
+    model, result = _prune(name, method, 0.6)
+    full = stage_widths(model.architecture.backbone if method == 'astro'
+                        else model.backbone)
+    # stage channels went (not only inner ones), and the head followed
+    assert any(result.stage_widths[s] < full[s] for s in full), \
+        result.stage_widths
+    last = list(result.stage_widths.values())[-1]
+    assert result.model.head.fc.in_features == last
+    backbone = _switch_off_removed(model, method, result)
+    kept = kept_stage_channels(backbone, result.removed_channels)
+    assert [int(k.numel()) for k in kept.values()] == \
+        list(result.stage_widths.values())
+    inputs = torch.randn(2, 3, 32, 32)
+    logits, feats = _outputs(model, backbone, inputs)
+    pruned_logits, pruned_feats = _outputs(result.model,
+                                           result.model.backbone, inputs)
+    torch.testing.assert_close(pruned_logits, logits, rtol=0, atol=1e-4)
+    stages = list(kept.values())
+    assert len(feats) == len(backbone.out_indices)
+    for a, e, i in zip(pruned_feats, feats, backbone.out_indices):
+        keep = stages[i]
+        off = torch.ones(e.shape[1], dtype=torch.bool)
+        off[keep] = False
+        assert torch.equal(e[:, off], torch.zeros_like(e[:, off]))
+        torch.testing.assert_close(a, e[:, keep], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize('method', ALL_METHODS)
+@pytest.mark.parametrize('name', NAMES)
+def test_a_coupled_prune_meets_its_param_budget(name, method):
+    model, result = _prune(name, method, 0.4)
+    ratio = result.params_after / result.params_before
+    assert 0.4 - 0.02 <= ratio <= 0.4, ratio
+    backbone = result.model.backbone
+    assert result.params_after == sum(p.numel()
+                                      for p in backbone.parameters())
+    assert result.widths == inner_widths(backbone)
+    assert result.stage_widths == dict(stage_widths(backbone))
+
+
+def test_coupled_needs_p_of_the_stage_writers_and_a_params_budget():
+    algo = _algorithm('resnet18-cifar')
+    with pytest.raises(ValueError, match='counts parameters only'):
+        export_pruned(algo, param_budget=0.6, coupled=True, cost='flops',
+                      input_shape=(3, 32, 32))
+    # the budget-aware mode modulates inner units only: no P ranks the
+    # stage channels
+    from test_budget_mode import _algorithm as _budget_algorithm
+    budget_algo = _budget_algorithm(budget=dict(target=0.6)).eval()
+    budget_algo.set_round(1)
+    with pytest.raises(ValueError, match='none of them is modulated'):
+        export_pruned(budget_algo, param_budget=0.6, coupled=True)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_the_rebuilt_backbone_takes_its_stage_widths_from_the_meta(
+        name, tmp_path):
+    from test_baseline_pruners import BACKBONES
+    model, result = _prune(name, 'group_norm', 0.6)
+    state = result.model.state_dict()
+    path = tmp_path / 'coupled.pth'
+    torch.save(dict(state_dict=state,
+                    meta=dict(pruned_widths=result.widths,
+                              stage_widths=result.stage_widths,
+                              coupled=True)), path)
+    backbone = MODELS.build(dict(type='astro_mm.PrunedBackbone',
+                                 base=BACKBONES[name], widths=str(path)))
+    own = {k[len('backbone.'):]: v for k, v in state.items()
+           if k.startswith('backbone.')}
+    backbone.load_state_dict(own, strict=True)
+    assert all(torch.equal(backbone.state_dict()[k], v)
+               for k, v in own.items())
+    assert dict(stage_widths(backbone)) == result.stage_widths
+    # a width the backbone cannot have, named
+    with pytest.raises(ValueError, match="stage 'layer9'.*its stages: layer1"):
+        MODELS.build(dict(type='astro_mm.PrunedBackbone',
+                          base=BACKBONES[name], widths=result.widths,
+                          stage_widths={'layer9': 4}))
+
+
+def _prune_tool():
+    spec = importlib.util.spec_from_file_location(
+        'prune_tool', f'{ROOT}/tools/prune.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prune_tool_coupled_writes_the_widths_and_a_loadable_config(
+        tmp_path):
+    from astro_mm.apis import load_config
+    config = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
+    cfg = Config.fromfile(f'{ROOT}/{config}')
+    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    ckpt = tmp_path / 'plain.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=3)), ckpt)
+    out = tmp_path / 'pruned.pth'
+    _prune_tool().main([
+        f'{ROOT}/{config}', str(ckpt), '--method', 'l1', '--param-budget',
+        '0.6', '--coupled', '--out', str(out), '--recalibrate-batches', '0',
+        '--latency-repeats', '1', '--input-size', '32'
+    ])
+    saved = torch.load(out, weights_only=True)
+    meta = saved['meta']
+    assert meta['coupled'] is True and meta['method'] == 'l1'
+    full = dict(layer1=64, layer2=128, layer3=256, layer4=512)
+    assert set(meta['stage_widths']) == set(full)
+    assert any(meta['stage_widths'][s] < full[s] for s in full)
+    # the fine-tune config it wrote builds the pruned classifier: stage
+    # widths inline, the head reading the last one
+    pruned_cfg = load_config(Namespace(
+        config=str(out)[:-len('.pth')] + '.py', cfg_options=None,
+        launcher='none', work_dir=str(tmp_path), local_rank=0))
+    assert pruned_cfg.model.head.in_channels == meta['stage_widths']['layer4']
+    with DefaultScope.overwrite_default_scope(pruned_cfg.default_scope):
+        rebuilt = MODELS.build(pruned_cfg.model)
+    rebuilt.load_state_dict(saved['state_dict'], strict=True)
+    assert all(torch.equal(rebuilt.state_dict()[k], v)
+               for k, v in saved['state_dict'].items())
+    with pytest.raises(ValueError, match='--method none'):
+        _prune_tool().main([
+            f'{ROOT}/{config}', str(ckpt), '--method', 'none', '--coupled',
+            '--out', str(tmp_path / 'none.pth')])
