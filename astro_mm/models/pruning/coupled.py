@@ -366,8 +366,11 @@ def prune_groups(graph: tp.DependencyGraph, groups: Sequence[ChannelGroup],
     modules = {id(m): m for g in groups for m in g.out_gated + g.in_gated}
     flags = [(m, name, p.requires_grad) for m in modules.values()
              for name, p in m.named_parameters(recurse=False)]
-    for group, kept in zip(groups, keep):
-        drop = sorted(set(range(group.width)) - set(kept.tolist()))
+    # every drop list is taken before any group shrinks (channel indices
+    # of the unpruned network)
+    drops = [sorted(set(range(group.width)) - set(kept.tolist()))
+             for group, kept in zip(groups, keep)]
+    for group, drop in zip(groups, drops):
         if drop:
             graph.get_pruning_group(group.conv, tp.prune_conv_out_channels,
                                     idxs=drop).prune()

@@ -169,7 +169,9 @@ def _coupled_prune(architecture: nn.Module, layers: Sequence,
     """:func:`prune_architecture` with ``coupled=True`` (see there)."""
     from .coupled import (ParamCount, build_graph, example_inputs,
                           inner_groups, params, prune_groups,
-                          removed_channels, stage_groups, stage_widths)
+                          removed_channels, resnet_strategy, stage_groups,
+                          stage_widths)
+    resnet_strategy(architecture.backbone, 'coupled pruning')
     model = unmodulated_copy(architecture)
     backbone = model.backbone
     # the whole classifier is traced: the head's inputs follow the last
@@ -179,10 +181,10 @@ def _coupled_prune(architecture: nn.Module, layers: Sequence,
     index = {layer.name: i for i, layer in enumerate(layers)}
     # the modulated layers whose units are each group's channels: an inner
     # slot's own layer; for a stage, every modulated writer of its stream
-    group_layers = [[index[group.name]] if group.kind == 'inner' and
-                    group.name in index else
-                    [index[n] for n in group.out_names if n in index]
-                    if group.kind == 'stage' else [] for group in groups]
+    group_layers = []
+    for group in groups:
+        names = group.out_names if group.kind == 'stage' else [group.name]
+        group_layers.append([index[n] for n in names if n in index])
     if not any(ids for ids, g in zip(group_layers, groups)
                if g.kind == 'stage'):
         raise ValueError(
@@ -228,16 +230,9 @@ def _coupled_prune(architecture: nn.Module, layers: Sequence,
     keep = [mask.nonzero().flatten() for mask in masks]
     stages = [(g, k) for g, k in zip(groups, keep) if g.kind == 'stage']
     removed = removed_channels([g for g, _ in stages], [k for _, k in stages])
-    # Torch-Pruning shrinks the stage groups in place (the modules stay the
-    # objects the graph holds); then the inner slots, with the family's
-    # slicing, as without coupled
-    prune_groups(graph, [g for g, _ in stages], [k for _, k in stages])
-    inner = {g.name: k for g, k in zip(groups, keep) if g.kind == 'inner'}
-    strategy = strategy_for(backbone)
-    prune_units(backbone, {
-        name: [inner[f'{name}.{slot}'] for slot in strategy.slots(block)]
-        for name, block in strategy.blocks(backbone).items()
-    })
+    # one slicing path: Torch-Pruning shrinks every group in place (the
+    # modules stay the objects the graph holds), stages and inner slots
+    prune_groups(graph, groups, keep)
     if params(backbone) != expected:
         raise RuntimeError(f'coupled pruning left {params(backbone)} backbone '
                            f'parameters, the width model predicted {expected}')

@@ -76,10 +76,14 @@ def compare(before: nn.Module, after: nn.Module, input_size: int,
             channels_last: bool = False) -> dict:
     """Params, FLOPs, per-stage share removed and latency, side by side.
 
-    Latencies of the two networks are measured alternately, so machine noise
-    hits both alike. ``channels_last`` runs both in that memory format (the
-    faster one for CPU inference: oneDNN convs and a vectorized max-pool;
-    ``before`` and ``after`` are converted in place).
+    Latencies of the two networks are measured interleaved: after a
+    warm-up pass of each, ``repeats`` rounds time one forward pass of each,
+    in the order before-after, then after-before (so neither network
+    always runs right after the other), and the medians are compared; noise
+    on a shared machine then hits both alike. ``channels_last`` runs both
+    in that memory format (the faster one for CPU inference: oneDNN convs
+    and a vectorized max-pool; ``before`` and ``after`` are converted in
+    place).
     """
     channels = input_channels(before)
     stages_before, stages_after = params_by_stage(before), params_by_stage(after)
@@ -97,15 +101,21 @@ def compare(before: nn.Module, after: nn.Module, input_size: int,
         before.to(memory_format=torch.channels_last)
         after.to(memory_format=torch.channels_last)
     for batch in batches:
-        slow, fast = [], []
-        for _ in range(repeats):
-            slow.append(latency(before, input_size, batch, repeats=1,
-                                warmup=1, channels_last=channels_last))
-            fast.append(latency(after, input_size, batch, repeats=1,
-                                warmup=1, channels_last=channels_last))
+        times = {'before': [], 'after': []}
+        networks = {'before': before, 'after': after}
+        for name, network in networks.items():  # warm-up
+            latency(network, input_size, batch, repeats=1, warmup=0,
+                    channels_last=channels_last)
+        for index in range(repeats):
+            order = ('before', 'after') if index % 2 == 0 else \
+                ('after', 'before')
+            for name in order:
+                times[name].append(latency(
+                    networks[name], input_size, batch, repeats=1, warmup=0,
+                    channels_last=channels_last))
         report['latency'][f'batch{batch}'] = dict(
-            before_ms=1e3 * statistics.median(slow),
-            after_ms=1e3 * statistics.median(fast))
+            before_ms=1e3 * statistics.median(times['before']),
+            after_ms=1e3 * statistics.median(times['after']))
     report['params_ratio'] = report['params_after'] / report['params_before']
     report['flops_ratio'] = report['flops_after'] / report['flops_before']
     return report
