@@ -11,10 +11,17 @@ beside the paper's value, params, FLOPs, time) and the figures under
 Re-running continues where a crash or Ctrl-C stopped it: finished runs are
 skipped, an interrupted training resumes from its last checkpoint.
 
+``--plan`` trains nothing: it costs the suite before any machine is booked
+(:mod:`astro_mm.benchmark.planner`): a few real training steps of each run
+on synthetic inputs of its config's shapes, on the GPU when torch sees one,
+projected to the full schedule (device-hours of every run, all seeds), into
+``WORK_DIR/plan.md`` and ``plan.json``.
+
 Example::
 
     python tools/benchmark.py configs/suites/demo.py
     python tools/benchmark.py configs/suites/manet-tab1_cifar10.py --dry-run
+    python tools/benchmark.py configs/suites/manet-tab11_cifar10.py --plan
 """
 import argparse
 import json
@@ -45,7 +52,40 @@ def parse_args(argv=None):
     parser.add_argument('--dry-run', action='store_true',
                         help='list the units and what is finished, run nothing')
     parser.add_argument('--no-figures', action='store_true')
+    plan = parser.add_argument_group(
+        'cost plan', 'cost the suite instead of running it')
+    plan.add_argument('--plan', action='store_true',
+                      help='time a few training steps of every run on '
+                      'synthetic inputs and project the full schedule: '
+                      'WORK_DIR/plan.md, plan.json')
+    plan.add_argument('--plan-iters', type=int, default=3,
+                      help='timed steps per phase of a run (default 3)')
+    plan.add_argument('--plan-warmup', type=int, default=1,
+                      help='untimed steps before them (default 1)')
+    plan.add_argument('--plan-batch-size', type=int,
+                      help='smoke test: this batch instead of the config\'s '
+                      '(the hours are then not a projection)')
+    plan.add_argument('--plan-image-size', type=int,
+                      help='smoke test: square images of this size, the '
+                      'pipeline\'s resizes and crops dropped')
     return parser.parse_args(argv)
+
+
+def plan(runner, args) -> None:
+    """``--plan``: cost every run, print and save the table."""
+    from astro_mm.benchmark.planner import CostPlanner, plan_to_markdown
+    planner = CostPlanner(runner, iters=args.plan_iters,
+                          warmup=args.plan_warmup,
+                          batch_size=args.plan_batch_size,
+                          image_size=args.plan_image_size, log=log)
+    log(f'cost plan on {planner.device_description()}')
+    result = planner.plan()
+    table = plan_to_markdown(result)
+    out = osp.join(runner.work_dir, 'plan')
+    atomic_write_bytes(table.encode(), out + '.md')
+    atomic_write_bytes(json.dumps(result, indent=2).encode(), out + '.json')
+    print('\n' + table, flush=True)
+    log(f'plan: {out}.md, .json')
 
 
 def main(argv=None):
@@ -59,6 +99,9 @@ def main(argv=None):
             state = 'done' if runner.is_done(run.name, seed) else 'to run'
             print(f'{run.name:<40} seed {seed:<3} {run.task:<4} {state:<7} '
                   f'{run.config}')
+        return
+    if args.plan:
+        plan(runner, args)
         return
     start = time.time()
     prepare_data(cfg.suite.prepare, args.data_root, log=log)
