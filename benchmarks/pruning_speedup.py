@@ -43,6 +43,7 @@ Example::
     python benchmarks/pruning_speedup.py --budget 0.6
     python benchmarks/pruning_speedup.py --budget 0.6 --coupled
     python benchmarks/pruning_speedup.py --budget 0.6 --round-to 8 --fuse-bn
+    python benchmarks/pruning_speedup.py --budget 0.6 --coupled --threads 1
     python benchmarks/pruning_speedup.py --backbones r18 \\
         --checkpoint work_dirs/manet_resnet18_1xb64-3e_demo-cifar/epoch_3.pth
 """
@@ -187,9 +188,15 @@ def main():
                         help='time in NCHW instead of channels-last')
     parser.add_argument('--input-size', type=int, default=224)
     parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--threads', type=int,
+                        help='torch CPU threads (default: torch\'s). On a '
+                        'CPU shared with other jobs, 1 thread keeps a '
+                        'descheduled worker from stalling every op')
     parser.add_argument('--json-out', help='save every figure as JSON')
     args = parser.parse_args()
     torch.manual_seed(0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f'torch threads {torch.get_num_threads()}, CPUs '
           f'{os.cpu_count()}, load average (1/5/15 min) before: {_load()}')
     reports = [measure(name, args) for name in args.backbones]
