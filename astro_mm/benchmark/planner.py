@@ -25,6 +25,12 @@ epoch, from the known size of the training set and the batch, or
 Device-hours = iterations per device x devices / (iterations per second) /
 3600, per seed; a run costs that times its seeds.
 
+A step's time is the median of the timed steps (one that another process
+slowed down does not move it). Each run is measured in a fresh process, so
+its peak memory (:class:`PeakMemory`) is its own. A detector whose backbone
+is a pruned export that does not exist yet is costed at the unpruned
+widths (an upper bound).
+
 Not counted: data loading (dataloader workers overlap with the step),
 validation during training, testing, pruning. A suite's fine-tune (after
 pruning) is counted at the unmodulated W-step's speed of the unpruned
@@ -542,7 +548,9 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
         else:
             self.resettable = self._can_reset()
-            self.base = _proc_status('VmRSS')
+            # without /proc (not Linux) ru_maxrss is all there is
+            self.base = _proc_status('VmRSS') \
+                if osp.exists('/proc/self/status') else 0
         return self
 
     def __exit__(self, *exc):
@@ -745,7 +753,8 @@ class CostPlanner:
     def _pruned_widths(self, run, seed: int) -> Optional[str]:
         source = run.backbone.partition(':')[0]
         seeds = self.runner.runs[source].seeds
-        if not self.runner.is_done(source, seed if seed in seeds else seeds[0]):
+        if not self.runner.is_done(source,
+                                   seed if seed in seeds else seeds[0]):
             return None
         return self.runner.backbone_checkpoint(run.backbone, seed)[1]
 
@@ -831,24 +840,26 @@ class CostPlanner:
         cfg.experiment_name = f'plan_{os.getpid()}_{next(_RUNNER_NAMES)}'
         if cfg.get('visualizer') is not None:
             cfg.visualizer.name = cfg.experiment_name
-        with tempfile.TemporaryDirectory(prefix='astro_mm_plan_') as work_dir, \
+        with tempfile.TemporaryDirectory(prefix='astro_mm_plan_') as tmp, \
                 PeakMemory(self.device) as memory:
-            cfg.work_dir = work_dir
+            cfg.work_dir = tmp
             runner = build_runner(cfg)
             model = runner.model
             algorithm = model.module if is_model_wrapper(model) else model
             if hasattr(algorithm, 'set_round') != (warmup_rounds is not None):
-                raise PlanError(f'{config_path}: the built model '
-                                f'{type(algorithm).__name__} and the config\'s '
-                                f'model type {cfg.model.get("type")} disagree')
+                raise PlanError(
+                    f'{config_path}: the built model '
+                    f'{type(algorithm).__name__} and the config\'s model '
+                    f'type {cfg.model.get("type")} disagree')
             hook = next((h for h in runner.hooks
                          if isinstance(h, AlternationHook)), None)
             expected = alternation_hook_of(cfg)
             if (hook and (hook.round_unit, hook.round_interval)) != \
                     (expected and (expected.round_unit,
                                    expected.round_interval)):
-                raise PlanError(f'{config_path}: the runner\'s AlternationHook '
-                                'differs from the config\'s custom_hooks')
+                raise PlanError(
+                    f'{config_path}: the runner\'s AlternationHook differs '
+                    'from the config\'s custom_hooks')
             optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
             optim_wrapper.initialize_count_status(
                 model, 0, sum(phases.values()))
