@@ -119,7 +119,13 @@ def main(argv=None):
     if not args.no_figures:
         from astro_mm.benchmark.figures import make_figures
         make_figures(runner, rows, log=log)
-    log(f'done in {(time.time() - start) / 60:.1f} min')
+    minutes = (time.time() - start) / 60
+    log(f'done in {minutes:.1f} min')
+    if cfg.suite.summary:
+        # Last, so that scripts and RESULTS.md can quote the line verbatim.
+        from astro_mm.benchmark.summary import summary_line
+        print(summary_line(cfg.suite.summary, results, minutes,
+                           warn=lambda m: log(f'WARNING: {m}')), flush=True)
 
 
 if __name__ == '__main__':

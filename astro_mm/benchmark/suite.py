@@ -11,9 +11,11 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
         runs_root=None,            # where run folders go (default: the
                                    # suite's work dir); suites that share
                                    # runs (Tab. 2-4) name one folder
-        finetune=None)             # fine-tune after pruning:
+        finetune=None,             # fine-tune after pruning:
                                    # dict(epochs=N or share=0.2 of the
                                    # run's training epochs, lr=0.01)
+        summary=None)              # the last line's values
+                                   # (astro_mm.benchmark.summary)
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
@@ -65,11 +67,14 @@ from typing import Dict, List
 
 from mmengine.config import Config
 
+from .summary import check_summary
+
 TASKS = ('cls', 'det')
 METHODS = ('plain', 'cds', 'astronet', 'manet')
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
 SUITE_KEYS = {
-    'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune'
+    'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune',
+    'summary'
 }
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
 PRUNE_KEYS = {'threshold', 'param_budget', 'method', 'paper', 'coupled'}
@@ -142,6 +147,7 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('input_size', 224)
     suite.setdefault('runs_root', None)
     suite.setdefault('finetune', None)
+    suite.setdefault('summary', None)
     if suite.finetune is not None:
         _check_keys(path, 'suite.finetune', suite.finetune, FINETUNE_KEYS)
         if ('epochs' in suite.finetune) == ('share' in suite.finetune):
@@ -205,4 +211,8 @@ def load_suite(path: str, root: str = '.') -> Config:
             if run.metric not in ('bbox', 'segm'):
                 _fail(path, f'{where}.metric',
                       f"must be 'bbox' or 'segm', got {run.metric!r}")
+    if suite.summary is not None:
+        problem = check_summary(suite.summary, [r.name for r in cfg.runs])
+        if problem:
+            _fail(path, 'suite.summary', problem)
     return cfg
