@@ -16,7 +16,8 @@ Both networks run in the channels-last memory format, the faster one for
 CPU inference (``--nchw`` to switch off: in NCHW torch's CPU max-pool of
 the stem alone is 17 % of ResNet-18's time, a fixed cost pruning cannot
 touch). ``--round-to 8`` rounds pruned widths up to multiples of 8 (for
-GPUs; on this CPU it costs latency, see RESULTS.md). ``--fuse-bn`` folds
+GPUs; on this CPU it helps coupled pruning a little and costs inner
+pruning latency, see RESULTS.md). ``--fuse-bn`` folds
 every batch norm into its conv in both networks before timing (mmcv's
 ``fuse_conv_bn``, as a deployment would). ``--coupled`` also prunes the
 channels of each stage's residual stream (block outputs, shortcuts, the
