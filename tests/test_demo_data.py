@@ -350,3 +350,23 @@ def test_missing_demo_coco_names_the_generator(tmp_path):
                        r'the demo set with python tools/generate_demo_data'):
         DATASETS.build(dict(type='astro_mm.CheckedCocoDataset',
                             ann_file=str(ann), pipeline=[]))
+
+
+def test_cifar_class_subset_is_labelled_in_the_given_order(tmp_path):
+    manifest = generate_demo_cifar(tmp_path, num_train=8, num_test=4,
+                                   classes=('v_stripes', 'circle'))
+    assert manifest['classes'] == ['v_stripes', 'circle']
+    assert manifest['counts']['train_per_class'] == [4, 4]
+    folder = tmp_path / 'cifar-10-batches-py'
+    with open(folder / 'batches.meta', 'rb') as f:
+        assert pickle.load(f)['label_names'] == ['v_stripes', 'circle']
+    with open(folder / 'data_batch_1', 'rb') as f:
+        batch = pickle.load(f, encoding='latin1')
+    for label, name in zip(batch['labels'], batch['filenames']):
+        assert name.startswith(('v_stripes', 'circle')[label])
+
+
+def test_cifar_class_subset_rejects_unknown_names(tmp_path):
+    with pytest.raises(ValueError, match='zebra'):
+        generate_demo_cifar(tmp_path, num_train=4, num_test=2,
+                            classes=('circle', 'zebra'))
