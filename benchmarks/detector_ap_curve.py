@@ -1,0 +1,132 @@
+"""AP against training iterations of the demo detectors (plain backbone).
+
+Each detector trains once on the demo COCO set (through ``tools/train.py``),
+evaluated on the demo val set every ``--eval-every`` iterations; the AP of
+each evaluation (box AP for Faster R-CNN and DETR, mask AP for CondInst and
+BoxInst, as in the demo's table) is read back from mmengine's
+``vis_data/scalars.json``. The curve tells the cheapest schedule at which a
+detector reaches a given AP (the demo's target is 5.0), and what a longer
+schedule would buy.
+
+The backbone is the demo's plain classification checkpoint
+(``configs/resnet/resnet18_1xb64-3e_demo-cifar.py``; train it first, or pass
+``--pretrained``). The demo data must exist (``tools/generate_demo_data.py``).
+
+The last line is::
+
+    detector_ap_curve: <detector>=<AP at iteration i1>/<AP at i2>/... ... iters=<i1>/<i2>/...
+
+Example::
+
+    python benchmarks/detector_ap_curve.py --iters 400 --eval-every 100
+    python benchmarks/detector_ap_curve.py --detectors detr --iters 800 \\
+        --cfg-options model.num_queries=20
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+# name -> (config, the metric the demo's table reports)
+DETECTORS = {
+    'faster_rcnn': ('configs/faster_rcnn/faster-rcnn_r18_fpn_200i_demo-coco.py',
+                    'bbox'),
+    'detr': ('configs/detr/detr_r18_200i_demo-coco.py', 'bbox'),
+    'condinst': ('configs/condinst/condinst_r18_fpn_200i_demo-coco.py',
+                 'segm'),
+    'boxinst': ('configs/boxinst/boxinst_r18_fpn_200i_demo-coco.py', 'segm'),
+}
+
+
+def log(message: str) -> None:
+    print(f'[ap-curve {time.strftime("%H:%M:%S")}] {message}', flush=True)
+
+
+def read_curve(work_dir: str, metric: str) -> dict:
+    """Iteration -> AP (in %) of every evaluation of the latest run in
+    ``work_dir``."""
+    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                     'scalars.json')))
+    if not runs:
+        raise FileNotFoundError(f'no vis_data/scalars.json under {work_dir}')
+    key = f'coco/{metric}_mAP'
+    curve = {}
+    with open(runs[-1]) as f:
+        for line in f:
+            record = json.loads(line)
+            if key in record:
+                curve[int(record['step'])] = round(100 * record[key], 1)
+    return curve
+
+
+def train(name: str, args) -> dict:
+    config, metric = DETECTORS[name]
+    work_dir = osp.join(args.work_dir, name)
+    options = [
+        f'train_cfg.max_iters={args.iters}',
+        f'train_cfg.val_interval={args.eval_every}',
+        f'default_hooks.checkpoint.interval={args.iters}',
+        # the demo schedule's step decay, scaled to this run's length
+        f'param_scheduler.1.end={args.iters}',
+        f'param_scheduler.1.milestones=[{int(args.iters * 0.8)}]',
+        'randomness.seed=0',
+    ]
+    if args.pretrained:
+        options.append(f'model.backbone.init_cfg.checkpoint={args.pretrained}')
+    options += args.cfg_options
+    os.makedirs(work_dir, exist_ok=True)
+    start = time.time()
+    log(f'{name}: {args.iters} iterations, evaluated every '
+        f'{args.eval_every} (log: {work_dir}/train.log)')
+    with open(osp.join(work_dir, 'train.log'), 'w') as out:
+        proc = subprocess.run(
+            [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+             '--cfg-options'] + options,
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise RuntimeError(f'{name}: tools/train.py exited {proc.returncode}; '
+                           f'see {work_dir}/train.log')
+    curve = read_curve(work_dir, metric)
+    minutes = (time.time() - start) / 60
+    log(f'{name} ({metric} AP): ' +
+        ', '.join(f'{ap} at {it}' for it, ap in sorted(curve.items())) +
+        f'; {minutes:.1f} min')
+    return dict(metric=metric, curve=curve, minutes=round(minutes, 2))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--detectors', nargs='+', default=list(DETECTORS),
+                        choices=list(DETECTORS))
+    parser.add_argument('--iters', type=int, default=400)
+    parser.add_argument('--eval-every', type=int, default=100)
+    parser.add_argument('--pretrained',
+                        help='backbone checkpoint (default: the configs\')')
+    parser.add_argument('--work-dir',
+                        default='work_dirs/benchmarks/detector_ap_curve')
+    parser.add_argument('--cfg-options', nargs='*', default=[],
+                        help='key=value overrides for every detector')
+    args = parser.parse_args(argv)
+    if args.iters % args.eval_every:
+        parser.error('--iters must be a multiple of --eval-every')
+    os.chdir(ROOT)
+    results = {name: train(name, args) for name in args.detectors}
+    with open(osp.join(args.work_dir, 'curves.json'), 'w') as f:
+        json.dump(dict(args=vars(args), results=results), f, indent=2)
+    steps = list(range(args.eval_every, args.iters + 1, args.eval_every))
+    parts = [
+        f'{name}=' + '/'.join(str(r['curve'].get(s, 'nan')) for s in steps)
+        for name, r in results.items()
+    ]
+    print('detector_ap_curve: ' + ' '.join(parts) + ' iters=' +
+          '/'.join(map(str, steps)))
+
+
+if __name__ == '__main__':
+    main()
