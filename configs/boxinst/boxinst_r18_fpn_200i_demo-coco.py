@@ -29,3 +29,6 @@ train_cfg = _base_.demo_train_cfg
 param_scheduler = _base_.demo_param_scheduler
 default_hooks = _base_.demo_default_hooks
 log_processor = _base_.demo_log_processor
+# The demo schedule is written for one device of batch 2 (mmdet's base says
+# 8 x 2 = 16); read by the cost planner, lr scaling stays off.
+auto_scale_lr = dict(base_batch_size=2)

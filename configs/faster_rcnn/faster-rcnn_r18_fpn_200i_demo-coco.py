@@ -35,3 +35,6 @@ param_scheduler = _base_.demo_param_scheduler
 default_hooks = _base_.demo_default_hooks
 log_processor = _base_.demo_log_processor
 optim_wrapper = dict(optimizer=dict(lr=0.01))
+# The demo schedule is written for one device of batch 2 (mmdet's base says
+# 8 x 2 = 16); read by the cost planner, lr scaling stays off.
+auto_scale_lr = dict(base_batch_size=2)
