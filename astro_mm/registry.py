@@ -158,3 +158,8 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     locations=['astro_mm.engine'])
+# Backbone families (ResNet, DenseNet-BC, transformers, ...): what each
+# modulates, prunes and rebuilds, declared in one module per family
+# (astro_mm.models.families); not built from configs, resolved per
+# backbone by astro_mm.models.families.resolve_family.
+FAMILIES = Registry('backbone family', locations=['astro_mm.models.families'])

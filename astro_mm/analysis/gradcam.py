@@ -109,16 +109,10 @@ def default_target_layer(model: nn.Module) -> str:
         ValueError: the backbone has no ResNet-style ``res_layers`` nor a
             ``stages`` / ``layers`` list to take the last of.
     """
+    from astro_mm.models.families import resolve_family
     backbone = _task_network(model).backbone
-    if hasattr(backbone, 'res_layers'):
-        return f'backbone.{backbone.res_layers[-1]}'
-    for attr in ('stages', 'layers'):
-        stages = getattr(backbone, attr, None)
-        if isinstance(stages, (nn.ModuleList, nn.Sequential)) and len(stages):
-            return f'backbone.{attr}.{len(stages) - 1}'
-    raise ValueError(
-        f'cannot tell the last stage of {type(backbone).__name__}: pass '
-        "target_layer='backbone.<module name>'")
+    return 'backbone.' + resolve_family(backbone).family.gradcam_layer(
+        backbone)
 
 
 def _preprocess(model: nn.Module, image: np.ndarray,

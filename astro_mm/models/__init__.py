@@ -8,6 +8,9 @@ from .heads import CDSProjectionHead
 from .losses import SupConLoss
 from .modulators import AstroNetModulator, MANetModulator
 from .pruning import build_pruned_resnet, export_pruned
+from .families import import_families
+
+import_families()  # registers the backbone families
 
 __all__ = [
     'AlternatingAlgorithm', 'AstroNetModulator', 'MANetModulator',

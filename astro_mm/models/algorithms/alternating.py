@@ -47,7 +47,7 @@ from astro_mm.registry import MODELS
 from ..modulation import (DEFAULT_EXCLUDE, UnitScaler, find_modulated_layers,
                           num_descriptor_features, weight_descriptors)
 from ..modulators import BaseModulator
-from ..pruning.strategies import strategy_for
+from ..families import resolve_family
 from .budget import UnitBudget
 
 PHASES = ('warmup', 'tnet', 'phi', 'batch')
@@ -78,10 +78,7 @@ def assign_groups(layers, num_astrocytes: int) -> List[int]:
 def prunable_layer_names(backbone: nn.Module) -> List[str]:
     """Names of the layers whose units pruning can remove (the slots of the
     backbone family's strategy), e.g. ``layer1.0.conv1``."""
-    strategy = strategy_for(backbone)
-    return [f'{name}.{slot}'
-            for name, block in strategy.blocks(backbone).items()
-            for slot in strategy.slots(block)]
+    return resolve_family(backbone, strict=True).prunable_layer_names()
 
 
 @contextlib.contextmanager

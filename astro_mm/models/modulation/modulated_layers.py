@@ -20,16 +20,15 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .unit_rules import unit_rules_for
-
 # The stem (first conv of mmpretrain / mmdet / timm ResNets, or their deep
 # stem) is not modulated by default: it sees raw pixels and is shared by
 # every path.
 DEFAULT_EXCLUDE = (r'^conv1$', r'^stem\.', r'^timm_model\.(conv1|stem)(\.|$)')
-# The stage (MA-Net's default group) a layer belongs to: ResNet layer{i},
+# The stage (MA-Net's default group) a layer belongs to, unless its family
+# says otherwise (astro_mm.models.families): ResNet layer{i},
 # DenseNet / Swin / ConvNeXt stages.{i}, ViT layers.{i}, timm blocks.{i};
 # timm models wrapped by mmpretrain's TIMMBackbone under timm_model.
-_STAGE_PATTERN = re.compile(
+STAGE_PATTERN = re.compile(
     r'^((?:timm_model\.)?(?:layer\d+|layers\.\d+|stages?\.\d+|blocks\.\d+'
     r'|features\.\w*block\d+))')
 UNIT_KINDS = ('channel', 'head')
@@ -88,11 +87,6 @@ def _norm_width(module: nn.Module) -> Optional[int]:
             return module.normalized_shape[-1]
         return module.num_features
     return None
-
-
-def _group(name: str) -> str:
-    match = _STAGE_PATTERN.match(name)
-    return match.group(1) if match else name.split('.')[0]
 
 
 def _paired_norm(modules, by_name, index: int, name: str, units: int,
@@ -161,7 +155,9 @@ def find_modulated_layers(backbone: nn.Module,
         ValueError: No layer is left to modulate, or ``heads`` is asked of a
             backbone whose attention modules are not known.
     """
-    rules = unit_rules_for(backbone)
+    from ..families import resolve_family
+    family_plan = resolve_family(backbone)
+    rules, stage_of = family_plan.unit_rules, family_plan.family.stage_of
     channel_include = include if include is not None else rules.include
     if heads is None or heads is True:
         attention = rules.attention
@@ -185,7 +181,7 @@ def find_modulated_layers(backbone: nn.Module,
                 name, include):
             units = _attention_heads(name, module)
             layers.append(ModulatedLayer(name, module.qkv, module.proj, units,
-                                         _group(name), kind='head'))
+                                         stage_of(name), kind='head'))
             continue
         if not isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
             continue
@@ -195,7 +191,7 @@ def find_modulated_layers(backbone: nn.Module,
         norm = _paired_norm(modules, by_name, i, name, units,
                             rules.norm_after)
         layers.append(ModulatedLayer(name, module, norm or module, units,
-                                     _group(name)))
+                                     stage_of(name)))
     if not layers:
         raise ValueError(
             f'{type(backbone).__name__} has no conv / linear layer to modulate '

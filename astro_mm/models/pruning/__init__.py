@@ -6,7 +6,8 @@ attention heads; for ResNets optionally the coupled channels of each
 stage's residual stream (:mod:`.coupled`, through Torch-Pruning). The
 standard pruners, as baselines, through Torch-Pruning (:mod:`.baselines`).
 """
-# the family strategies register themselves on import
+# the family strategies; which backbones each prunes is declared by its
+# family (astro_mm.models.families)
 from . import densenet_pruning, resnet_pruning, transformer_pruning  # noqa
 from .baselines import (BASELINE_PRUNERS, BaselinePruneResult,
                         baseline_pruner, baseline_scores, prune_baseline,

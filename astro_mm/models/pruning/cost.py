@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from .strategies import CostTerm, strategy_for
+from .strategies import CostTerm
 
 COST_KINDS = ('params', 'flops')
 
@@ -73,15 +73,16 @@ class KeptCost:
         if cost == 'flops' and input_shape is None:
             raise ValueError("cost='flops' needs input_shape=(C, H, W) of the "
                              'images the backbone sees')
-        strategy = strategy_for(backbone)
+        from ..families import resolve_family
+        plan = resolve_family(backbone, strict=True)
+        strategy = plan.strategy
         index = {name: i for i, name in enumerate(layer_names)}
         positions = (_output_positions(backbone, input_shape)
                      if cost == 'flops' else None)
         terms: List[Tuple[int, int, int, int, float]] = []
         variable = 0.0
-        for block_name, block in strategy.blocks(backbone).items():
-            slots = [index.get(f'{block_name}.{slot}', -1)
-                     for slot in strategy.slots(block)]
+        for block_name, block in plan.blocks.items():
+            slots = [index.get(name, -1) for name in plan.slots[block_name]]
             for term in strategy.cost_terms(block):
                 weight = self._weight(term, f'{block_name}.{term.module}',
                                       positions)

@@ -40,7 +40,6 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .resnet_pruning import ResNetPruning, _norm_name, _num_convs
-from .strategies import strategy_for
 
 _NORMS = (_BatchNorm, nn.GroupNorm, nn.LayerNorm)
 
@@ -124,13 +123,10 @@ def resnet_strategy(backbone: nn.Module, what: str) -> ResNetPruning:
     Raises:
         ValueError: Another family (or none); ``what`` names the caller.
     """
-    strategy = strategy_for(backbone)
-    if not isinstance(strategy, ResNetPruning):
-        raise ValueError(
-            f'{what} supports ResNet backbones only (residual blocks with '
-            f'conv1/norm1 ...); {type(backbone).__name__} is a '
-            f'{strategy.family} backbone')
-    return strategy
+    from ..families import resolve_family
+    plan = resolve_family(backbone)
+    plan.require_coupled(what)
+    return plan.strategy
 
 
 def residual_stages(backbone: nn.Module) -> Dict[str, List[str]]:

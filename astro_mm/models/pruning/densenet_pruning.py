@@ -13,7 +13,7 @@ from mmpretrain.models.backbones.densenet import DenseLayer
 from torch import nn
 
 from .slicing import slice_conv, slice_norm
-from .strategies import PruningStrategy, layer_cost_terms, register_strategy
+from .strategies import PruningStrategy, layer_cost_terms
 
 
 def _is_dense_layer(module: nn.Module) -> bool:
@@ -22,11 +22,9 @@ def _is_dense_layer(module: nn.Module) -> bool:
     return isinstance(module, DenseLayer)
 
 
-@register_strategy
 class DenseNetPruning(PruningStrategy):
     """Bottleneck channels of dense layers; one slot, ``conv1``."""
     family = 'DenseNet dense layers'
-    priority = 10
 
     def blocks(self, backbone):
         return {name: module for name, module in backbone.named_modules()

@@ -35,10 +35,11 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from torch import nn
 
+from ..families import resolve_family
 from ..modulation import unmodulated_copy
 from .cost import KeptCost
 from .folding import fold_unit_probs
-from .strategies import inner_widths, prune_units, strategy_for
+from .strategies import inner_widths, prune_with_strategy
 
 
 @dataclass
@@ -169,9 +170,8 @@ def _coupled_prune(architecture: nn.Module, layers: Sequence,
     """:func:`prune_architecture` with ``coupled=True`` (see there)."""
     from .coupled import (ParamCount, build_graph, example_inputs,
                           inner_groups, params, prune_groups,
-                          removed_channels, resnet_strategy, stage_groups,
-                          stage_widths)
-    resnet_strategy(architecture.backbone, 'coupled pruning')
+                          removed_channels, stage_groups, stage_widths)
+    resolve_family(architecture.backbone).require_coupled('coupled pruning')
     model = unmodulated_copy(architecture)
     backbone = model.backbone
     # the whole classifier is traced: the head's inputs follow the last
@@ -332,9 +332,9 @@ def prune_architecture(architecture: nn.Module,
         return _coupled_prune(architecture, layers, scores, gates, threshold,
                               param_budget, round_to, min_keep)
     backbone_in = architecture.backbone
-    strategy = strategy_for(backbone_in)
-    slots = {f'{name}.{slot}' for name, block in strategy.blocks(
-        backbone_in).items() for slot in strategy.slots(block)}
+    plan = resolve_family(backbone_in, strict=True)
+    strategy = plan.strategy
+    slots = set(plan.prunable_layer_names())
     names = [layer.name for layer in layers]
     prunable = [name in slots for name in names]
     if not any(prunable):
@@ -364,13 +364,15 @@ def prune_architecture(architecture: nn.Module,
             fold_unit_probs(layer.name, layer.kind, scale_module, folded)
     by_name = dict(zip(names, masks))
     keep = {}
+    # the copy has the blocks of the plan's backbone, under the same names
     for name, block in strategy.blocks(backbone).items():
         keep[name] = []
-        for slot, width in zip(strategy.slots(block), strategy.widths(block)):
-            mask = by_name.get(f'{name}.{slot}')
+        for layer_name, width in zip(plan.slots[name],
+                                     strategy.widths(block)):
+            mask = by_name.get(layer_name)
             keep[name].append(torch.arange(width) if mask is None else
                               mask.nonzero().flatten())
-    prune_units(backbone, keep)
+    prune_with_strategy(strategy, backbone, keep)
     model.eval()
     return PruneResult(model, inner_widths(backbone), float(threshold),
                        params_before, _params(backbone), realized,
@@ -378,12 +380,9 @@ def prune_architecture(architecture: nn.Module,
 
 
 def stage_widths_or_none(backbone: nn.Module) -> Optional[Dict[str, int]]:
-    """The stage output widths of a ResNet (None for other families)."""
-    from .coupled import stage_widths
-    from .resnet_pruning import ResNetPruning
-    if not isinstance(strategy_for(backbone), ResNetPruning):
-        return None
-    return dict(stage_widths(backbone))
+    """The stage output widths the detectors' necks read (ResNets; None for
+    families whose stage widths pruning never changes)."""
+    return resolve_family(backbone).stage_widths()
 
 
 def export_pruned(algorithm,

@@ -22,7 +22,6 @@ from typing import Dict, List, Optional
 from torch import nn
 
 from astro_mm.registry import MODELS
-from .strategies import shrink_to_widths
 
 
 def _check_widths_on_load(module, state_dict, prefix, *args) -> None:
@@ -113,11 +112,10 @@ def build_pruned_backbone(base: dict,
     if stage_widths is None and not isinstance(widths, dict):
         stage_widths = widths
     backbone = MODELS.build(base)
-    stage_widths = load_stage_widths(stage_widths)
-    if stage_widths:
-        from .coupled import shrink_stages
-        shrink_stages(backbone, stage_widths)
-    backbone = shrink_to_widths(backbone, load_widths(widths))
+    from ..families import resolve_family
+    family = resolve_family(backbone, strict=True).family
+    backbone = family.rebuild(backbone, load_widths(widths),
+                              load_stage_widths(stage_widths))
     backbone._register_load_state_dict_pre_hook(
         _check_widths_on_load, with_module=True)
     return backbone

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .slicing import slice_conv, slice_norm
-from .strategies import PruningStrategy, layer_cost_terms, register_strategy
+from .strategies import PruningStrategy, layer_cost_terms
 
 
 def _norm_name(block: nn.Module, index: int) -> str:
@@ -76,12 +76,11 @@ def _prune_block(block: nn.Module, keeps: Sequence[torch.Tensor]) -> None:
         setattr(block, norm_name, slice_norm(getattr(block, norm_name), kept))
 
 
-@register_strategy
 class ResNetPruning(PruningStrategy):
     """Inner channels of residual blocks; slots ``conv1`` (and ``conv2``
-    in a Bottleneck). Tried last: its block pattern is the loosest."""
+    in a Bottleneck). Declared by
+    :class:`~astro_mm.models.families.resnet.ResNetFamily`."""
     family = 'ResNet residual blocks'
-    priority = 100
 
     def blocks(self, backbone):
         return _residual_blocks(backbone)

@@ -8,8 +8,10 @@ name of the :class:`~astro_mm.models.modulation.ModulatedLayer` that gives
 their P. The *widths* of a backbone, ``{block: [units per slot]}``, are all
 a pruned backbone is rebuilt from (``astro_mm.PrunedBackbone``).
 
-Families (``strategy_for`` takes the first, by ``priority``, that finds
-blocks in the backbone):
+A strategy is one part of a backbone family
+(:mod:`astro_mm.models.families`, registry ``FAMILIES``): the family
+declares which strategy its backbones are pruned with, and
+:func:`strategy_for` asks the family:
 
 * ``DenseNetPruning``: the bottleneck channels of each dense layer;
 * ``TransformerPruning``: FFN hidden neurons and attention heads;
@@ -21,9 +23,6 @@ from typing import Dict, List, Optional, Sequence, Type
 
 import torch
 from torch import nn
-
-_STRATEGIES: List['PruningStrategy'] = []
-
 
 @dataclass(frozen=True)
 class CostTerm:
@@ -104,12 +103,11 @@ def layer_cost_terms(module_name: str, module: nn.Module,
 class PruningStrategy:
     """Base class: one backbone family's prunable units.
 
-    Subclasses set ``family`` (a name for messages) and ``priority`` (lower
-    is tried first: the most specific block pattern goes first) and
-    implement the four methods below.
+    Subclasses set ``family`` (a name for messages) and implement the
+    methods below; which backbones they prune is declared by a
+    :class:`~astro_mm.models.families.BackboneFamily`.
     """
     family = ''
-    priority = 50
 
     def blocks(self, backbone: nn.Module) -> Dict[str, nn.Module]:
         """The prunable blocks of ``backbone`` by module name; empty when
@@ -137,43 +135,62 @@ class PruningStrategy:
 
 
 def register_strategy(cls: Type[PruningStrategy]) -> Type[PruningStrategy]:
-    """Class decorator: make the family known to :func:`strategy_for`."""
-    _STRATEGIES.append(cls())
-    _STRATEGIES.sort(key=lambda strategy: strategy.priority)
+    """Class decorator kept for strategies written before families: it
+    registers a family that has only this strategy (unit rules and stages
+    are the defaults), tried in the order of the class's ``priority``
+    attribute (default 50). New code declares a
+    :class:`~astro_mm.models.families.BackboneFamily` instead."""
+    from astro_mm.registry import FAMILIES
+    from ..families import BackboneFamily
+    family = type(f'{cls.__name__}Family', (BackboneFamily, ), dict(
+        name=cls.family or cls.__name__,
+        priority=getattr(cls, 'priority', 50), strategy=cls(),
+        __module__=cls.__module__))
+    FAMILIES.register_module(module=family)
     return cls
 
 
 def strategy_for(backbone: nn.Module) -> PruningStrategy:
-    """The strategy of ``backbone``'s family.
+    """The pruning strategy of ``backbone``'s family.
 
     Raises:
-        ValueError: No family knows a block of ``backbone``.
+        ValueError: No registered family knows a prunable block of
+            ``backbone`` (the message lists the registered families).
     """
-    for strategy in _STRATEGIES:
-        if strategy.blocks(backbone):
-            return strategy
-    families = ', '.join(s.family for s in _STRATEGIES)
-    raise ValueError(
-        f'{type(backbone).__name__} has no prunable block of a known family '
-        f'({families})')
+    from ..families import resolve_family
+    return resolve_family(backbone, strict=True).strategy
 
 
 def inner_widths(backbone: nn.Module) -> Dict[str, List[int]]:
     """Widths of every prunable slot, by block: ``{'layer1.0': [64], ...}``
     for a ResNet-18, ``{'layers.0': [12, 3072], ...}`` (heads, FFN hidden)
     for a ViT-B."""
-    strategy = strategy_for(backbone)
-    return {name: strategy.widths(block)
-            for name, block in strategy.blocks(backbone).items()}
+    from ..families import resolve_family
+    plan = resolve_family(backbone, strict=True)
+    return {name: plan.strategy.widths(block)
+            for name, block in plan.blocks.items()}
 
 
 def prune_units(backbone: nn.Module,
                 keep: Dict[str, Sequence[torch.Tensor]]) -> nn.Module:
     """Remove units in place: ``keep[block][i]`` indexes the units of slot
     i that stay. Returns ``backbone``."""
-    strategy = strategy_for(backbone)
+    return prune_with_strategy(strategy_for(backbone), backbone, keep)
+
+
+def prune_with_strategy(strategy: PruningStrategy, backbone: nn.Module,
+                        keep: Dict[str, Sequence[torch.Tensor]]
+                        ) -> nn.Module:
+    """:func:`prune_units` with the strategy already resolved.
+
+    Raises:
+        ValueError: ``keep`` names a block the backbone lacks.
+    """
     blocks = strategy.blocks(backbone)
     for name, keeps in keep.items():
+        if name not in blocks:
+            raise ValueError(f'keep names block {name!r}, which '
+                             f'{type(backbone).__name__} does not have')
         strategy.prune(blocks[name],
                        [torch.as_tensor(k, dtype=torch.long) for k in keeps])
     return backbone
@@ -189,7 +206,16 @@ def shrink_to_widths(backbone: nn.Module,
             wrong number of widths for a block, or a width outside
             [1, original].
     """
-    strategy = strategy_for(backbone)
+    from ..families import resolve_family
+    return resolve_family(backbone, strict=True).family.rebuild(
+        backbone, widths)
+
+
+def shrink_with_strategy(strategy: PruningStrategy, backbone: nn.Module,
+                         widths: Dict[str, Sequence[int]]) -> nn.Module:
+    """:func:`shrink_to_widths` with the strategy already resolved (what a
+    family's :meth:`~astro_mm.models.families.BackboneFamily.rebuild`
+    does after its stage widths)."""
     blocks = strategy.blocks(backbone)
     keep = {}
     for name, block_widths in widths.items():
@@ -207,4 +233,4 @@ def shrink_to_widths(backbone: nn.Module,
                 raise ValueError(f'{name}.{slot}: width {width} outside '
                                  f'[1, {limit}]')
         keep[name] = [torch.arange(width) for width in block_widths]
-    return prune_units(backbone, keep)
+    return prune_with_strategy(strategy, backbone, keep)

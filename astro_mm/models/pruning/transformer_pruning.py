@@ -22,7 +22,7 @@ from mmpretrain.models.utils.attention import MultiheadAttention
 from torch import nn
 
 from .slicing import set_submodule, slice_linear
-from .strategies import PruningStrategy, layer_cost_terms, register_strategy
+from .strategies import PruningStrategy, layer_cost_terms
 
 
 def _ffn_linears(block: nn.Module) -> Optional[Tuple[str, str]]:
@@ -77,12 +77,10 @@ def _prune_heads(attn: nn.Module, kept: torch.Tensor) -> None:
     setattr(attn, width_attr, attn.num_heads * dims)
 
 
-@register_strategy
 class TransformerPruning(PruningStrategy):
     """Slots per block: ``attn`` (heads, where removable), then the FFN's
     first linear (``ffn.layers.0.0`` / timm's ``mlp.fc1``)."""
     family = 'transformer FFN / attention heads'
-    priority = 20
 
     def blocks(self, backbone):
         return {name: module for name, module in backbone.named_modules()

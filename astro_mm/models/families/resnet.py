@@ -1,0 +1,44 @@
+"""The ResNet family: mmpretrain ``ResNet`` / ``ResNetV1c`` /
+``ResNet_CIFAR``, mmdet ``ResNet`` and timm ResNets (also through
+mmpretrain's ``TIMMBackbone``); the backbone of the demo, the suites and
+the detectors.
+
+* Modulated: every conv but the stem, P after the batch norm registered
+  right after it (the default rules).
+* Stage groups: ``layer{i}`` (``timm_model.layer{i}``).
+* Prunable: the inner channels of residual blocks
+  (:class:`~astro_mm.models.pruning.resnet_pruning.ResNetPruning`) and,
+  coupled, the channels of each stage's residual stream
+  (:mod:`astro_mm.models.pruning.coupled`, Torch-Pruning).
+* Rebuilt: stage widths with Torch-Pruning, then the inner widths; the
+  stage widths are what FPN / ChannelMapper read (``sync_neck_widths``).
+* Grad-CAM: the last residual stage.
+
+Recognized by its blocks (convs conv1..convN with post-activation norms),
+not its class: any registered ResNet variant with such blocks works.
+"""
+from typing import Dict
+
+from torch import nn
+
+from astro_mm.registry import FAMILIES
+from ..pruning.resnet_pruning import ResNetPruning
+from .base import BackboneFamily
+
+
+@FAMILIES.register_module()
+class ResNetFamily(BackboneFamily):
+    """Residual blocks; tried last, its block pattern is the loosest."""
+    name = 'ResNet residual blocks'
+    priority = 100
+    strategy = ResNetPruning()
+    supports_coupled = True
+
+    def stage_widths(self, backbone: nn.Module) -> Dict[str, int]:
+        from ..pruning.coupled import stage_widths
+        return dict(stage_widths(backbone))
+
+    def shrink_stages(self, backbone: nn.Module,
+                      widths: Dict[str, int]) -> None:
+        from ..pruning.coupled import shrink_stages
+        shrink_stages(backbone, widths)
