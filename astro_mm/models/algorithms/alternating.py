@@ -44,10 +44,10 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from astro_mm.registry import MODELS
-from ..modulation import (DEFAULT_EXCLUDE, UnitScaler, find_modulated_layers,
+from ..families import resolve_family
+from ..modulation import (UnitScaler, find_modulated_layers,
                           num_descriptor_features, weight_descriptors)
 from ..modulators import BaseModulator
-from ..families import resolve_family
 from .budget import UnitBudget
 
 PHASES = ('warmup', 'tnet', 'phi', 'batch')
@@ -112,7 +112,7 @@ class AlternatingAlgorithm(BaseModel):
         modulated_layers (dict): ``include`` / ``exclude`` regexes of module
             names and ``heads`` (attention heads as units); defaults to the
             backbone family's units (every conv / linear but the stem for
-            ResNets; see :mod:`astro_mm.models.modulation.unit_rules`), in
+            ResNets; see :mod:`astro_mm.models.families`), in
             the budget-aware mode to the prunable units only.
         descriptor (str): G: ``'avg'``, ``'max'`` or ``'mix'`` (default).
         warmup_rounds (int): R_TN, rounds of W alone (default 5, as the
@@ -149,7 +149,7 @@ class AlternatingAlgorithm(BaseModel):
         self.warmup_rounds = warmup_rounds
         self.delta = delta
         backbone = architecture.backbone
-        layer_cfg = dict(include=None, exclude=DEFAULT_EXCLUDE)
+        layer_cfg = dict(include=None, exclude=None)  # None: the family's
         if budget is not None:
             # only units that pruning removes: gating any other unit would
             # change the network the export cannot reproduce

@@ -127,7 +127,7 @@ def _attention_heads(name: str, module: nn.Module) -> int:
 
 def find_modulated_layers(backbone: nn.Module,
                           include: Optional[Sequence[str]] = None,
-                          exclude: Sequence[str] = DEFAULT_EXCLUDE,
+                          exclude: Optional[Sequence[str]] = None,
                           heads: Union[bool, str, None] = None
                           ) -> List[ModulatedLayer]:
     """List the layers of ``backbone`` that P modulates.
@@ -145,8 +145,8 @@ def find_modulated_layers(backbone: nn.Module,
             Defaults to the family's rule (every conv / linear for ResNets,
             the bottleneck convs of DenseNet, the FFN hidden layers of
             vision transformers).
-        exclude (Sequence[str]): Regexes of names never modulated. Defaults to
-            the stem.
+        exclude (Sequence[str], optional): Regexes of names never modulated.
+            Defaults to the family's (the stem: :data:`DEFAULT_EXCLUDE`).
         heads (bool | str, optional): Whether whole attention heads are units
             too: None follows the family's rule (on for vision
             transformers), a string is the regex of the attention modules.
@@ -158,6 +158,8 @@ def find_modulated_layers(backbone: nn.Module,
     from ..families import resolve_family
     family_plan = resolve_family(backbone)
     rules, stage_of = family_plan.unit_rules, family_plan.family.stage_of
+    if exclude is None:
+        exclude = family_plan.family.exclude
     channel_include = include if include is not None else rules.include
     if heads is None or heads is True:
         attention = rules.attention
