@@ -150,6 +150,8 @@ def test_toy_family_declares_units_stages_and_gradcam_layer(toy_family):
     assert [layer.group for layer in algo.layers] == [
         'body.first', 'body.first', 'body.second']
     assert plan.prunable_layer_names() == [layer.name for layer in algo.layers]
+    assert plan.stages == {'body.first': ['body.first.0', 'body.first.1'],
+                           'body.second': ['body.second.0']}
     assert default_target_layer(algo) == 'backbone.body.second'
     with pytest.raises(ValueError, match='toy two-stage nets'):
         resolve_family(algo.architecture.neck, strict=True)

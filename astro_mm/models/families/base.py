@@ -16,6 +16,7 @@ Callers do not match module names themselves: they resolve the family once
 per backbone (:func:`resolve_family`) and read the :class:`FamilyPlan`.
 Adding a family means adding one module with one registered subclass.
 """
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -99,6 +100,15 @@ class BackboneFamily:
         """The stage group of a module name (MA-Net's astrocyte groups)."""
         match = STAGE_PATTERN.match(layer_name)
         return match.group(1) if match else layer_name.split('.')[0]
+
+    def stages(self, backbone: nn.Module,
+               blocks: Sequence[str]) -> Dict[str, List[str]]:
+        """The prunable blocks' names by stage, in order: ``{'layer1':
+        ['layer1.0', ...], ...}`` (coupled pruning's stage groups)."""
+        stages: Dict[str, List[str]] = OrderedDict()
+        for name in blocks:
+            stages.setdefault(self.stage_of(name), []).append(name)
+        return stages
 
     # -- pruning and rebuilding --------------------------------------------
     def stage_widths(self, backbone: nn.Module) -> Optional[Dict[str, int]]:
@@ -188,6 +198,11 @@ class FamilyPlan:
     @property
     def unit_rules(self) -> UnitRules:
         return self.family.unit_rules_of(self.backbone)
+
+    @property
+    def stages(self) -> Dict[str, List[str]]:
+        """Block names by stage (:meth:`BackboneFamily.stages`)."""
+        return self.family.stages(self.backbone, list(self.blocks))
 
     def prunable_layer_names(self) -> List[str]:
         """Every slot's layer name, block by block (``layer1.0.conv1``)."""

@@ -17,7 +17,8 @@ the detectors.
 Recognized by its blocks (convs conv1..convN with post-activation norms),
 not its class: any registered ResNet variant with such blocks works.
 """
-from typing import Dict
+from collections import OrderedDict
+from typing import Dict, List, Sequence
 
 from torch import nn
 
@@ -33,6 +34,15 @@ class ResNetFamily(BackboneFamily):
     priority = 100
     strategy = ResNetPruning()
     supports_coupled = True
+
+    def stages(self, backbone: nn.Module,
+               blocks: Sequence[str]) -> Dict[str, List[str]]:
+        # a stage is the parent module of its blocks, whatever its name
+        # (layer{i} in mmpretrain / mmdet / timm, but any container works)
+        stages: Dict[str, List[str]] = OrderedDict()
+        for name in blocks:
+            stages.setdefault(name.rpartition('.')[0], []).append(name)
+        return stages
 
     def stage_widths(self, backbone: nn.Module) -> Dict[str, int]:
         from ..pruning.coupled import stage_widths

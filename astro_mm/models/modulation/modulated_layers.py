@@ -9,7 +9,8 @@ modulator almost no gradient.
 In attention layers a unit can also be a whole head: P scales that head's
 slice of the attention output, i.e. the input of the output projection
 ``proj`` (``kind='head'``). Which units a backbone family modulates by
-default is set in :mod:`.unit_rules`.
+default, and its stage groups, are declared by its family module
+(:mod:`astro_mm.models.families`).
 """
 import copy
 import re

@@ -132,11 +132,10 @@ def resnet_strategy(backbone: nn.Module, what: str) -> ResNetPruning:
 def residual_stages(backbone: nn.Module) -> Dict[str, List[str]]:
     """Block names by stage, in order: ``{'layer1': ['layer1.0', ...]}``
     (a stage is the parent module of its blocks)."""
-    strategy = resnet_strategy(backbone, 'coupled pruning')
-    stages: Dict[str, List[str]] = OrderedDict()
-    for name in strategy.blocks(backbone):
-        stages.setdefault(name.rpartition('.')[0], []).append(name)
-    return stages
+    from ..families import resolve_family
+    plan = resolve_family(backbone)
+    plan.require_coupled('coupled pruning')
+    return plan.stages
 
 
 def _last_conv(block: nn.Module) -> nn.Conv2d:
@@ -175,14 +174,15 @@ def inner_groups(backbone: nn.Module, graph: tp.DependencyGraph
     Raises:
         ValueError: A group reaches outside its block, or a conv is grouped.
     """
-    strategy = resnet_strategy(backbone, 'inner-channel pruning')
+    from ..families import resolve_family
+    plan = resolve_family(backbone)
+    plan.require_coupled('inner-channel pruning')
     names = {id(m): n for n, m in backbone.named_modules()}
     groups = []
-    for block_name, block in strategy.blocks(backbone).items():
-        for index, slot in enumerate(strategy.slots(block), start=1):
-            conv = getattr(block, slot)
+    for block_name, block in plan.blocks.items():
+        for index, name in enumerate(plan.slots[block_name], start=1):
+            conv = backbone.get_submodule(name)
             nxt = getattr(block, f'conv{index + 1}')
-            name = f'{block_name}.{slot}'
             if conv.groups != 1 or nxt.groups != 1:
                 raise ValueError(f'{name}: grouped convs are not pruned')
             group = graph.get_pruning_group(

@@ -3,9 +3,10 @@
 A strategy sees a backbone as *blocks* (found by module name), each with an
 ordered list of *slots*: the modulated layers of the block whose units can
 be removed without changing the block's output width (METHOD.md's default
-scope), named relative to the block, so that ``f'{block}.{slot}'`` is the
-name of the :class:`~astro_mm.models.modulation.ModulatedLayer` that gives
-their P. The *widths* of a backbone, ``{block: [units per slot]}``, are all
+scope), named relative to the block; a
+:class:`~astro_mm.models.families.FamilyPlan` lists their full names
+(``plan.slots``), those of the
+:class:`~astro_mm.models.modulation.ModulatedLayer` that give their P. The *widths* of a backbone, ``{block: [units per slot]}``, are all
 a pruned backbone is rebuilt from (``astro_mm.PrunedBackbone``).
 
 A strategy is one part of a backbone family
