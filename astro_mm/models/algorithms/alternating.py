@@ -372,7 +372,7 @@ class AlternatingAlgorithm(BaseModel):
         every optimizer at once."""
         modulator = _unwrap(self.modulator)
         astrocytes = [f'mnet_a{j + 1}' for j in range(modulator.num_astrocytes)]
-        if getattr(modulator, 'joint', None) != 'chain' or \
+        if not modulator.chained or \
                 not set(astrocytes) <= set(names):
             return [names]
         shared = [n for n in names if n not in astrocytes]

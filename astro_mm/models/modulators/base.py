@@ -37,6 +37,13 @@ class BaseModulator(BaseModule):
         """M: the sub-astrocytes updated in order by the chain."""
         return 1
 
+    @property
+    def chained(self) -> bool:
+        """Whether the sub-astrocytes' optimizers step one after another
+        (A_1 with the shared parameters, then A_2 ... A_M), each seeing its
+        predecessors' update; False: every optimizer steps at once."""
+        return False
+
     def astrocyte_parameters(self, index: int) -> List[nn.Parameter]:
         """Parameters stepped by sub-astrocyte ``index``'s optimizer."""
         if index != 0:

@@ -192,6 +192,11 @@ class MANetModulator(BaseModulator):
     def num_astrocytes(self) -> int:
         return max(self.layer_groups) + 1
 
+    @property
+    def chained(self) -> bool:
+        """The chain joint function U steps A_1 ... A_M in order."""
+        return self.joint == 'chain'
+
     def astrocyte_parameters(self, index: int) -> List[nn.Parameter]:
         """Parameters of sub-astrocyte ``index``: its LSTMs and decoders."""
         params = list(self.astrocytes[index].parameters())
