@@ -204,3 +204,24 @@ def test_unknown_backbone_names_the_registered_families():
         assert name in str(error.value)
     # a backbone of no family is still modulated by the defaults
     assert find_family(nn.Sequential(nn.Linear(2, 2))) is None
+
+
+def test_register_strategy_still_makes_a_family(toy_family):
+    """A strategy written before families (``@register_strategy``) gets a
+    family of its own, with the default unit rules and stages."""
+    from astro_mm.models.pruning import register_strategy
+
+    class OlderToyPruning(ToyPruning):
+        family = 'older toy blocks'
+
+    # ToyFamily names ToyTwoStageNet, which wins over any family that only
+    # finds its blocks: set it aside
+    FAMILIES._module_dict.pop('ToyFamily')
+    register_strategy(OlderToyPruning)
+    try:
+        backbone = ToyTwoStageNet()
+        assert isinstance(strategy_for(backbone), OlderToyPruning)
+        assert resolve_family(backbone).family.name == 'older toy blocks'
+    finally:
+        FAMILIES._module_dict.pop('OlderToyPruningFamily')
+        FAMILIES.register_module(module=ToyFamily)
