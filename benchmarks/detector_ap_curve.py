@@ -48,9 +48,13 @@ def log(message: str) -> None:
     print(f'[ap-curve {time.strftime("%H:%M:%S")}] {message}', flush=True)
 
 
-def read_curve(work_dir: str, metric: str) -> dict:
+def read_curve(work_dir: str, metric: str, eval_every: int) -> dict:
     """Iteration -> AP (in %) of every evaluation of the latest run in
-    ``work_dir``."""
+    ``work_dir``.
+
+    mmengine logs an iteration-based loop's validation at step 0 (the
+    epoch), so the evaluations are numbered by their order instead.
+    """
     runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                      'scalars.json')))
     if not runs:
@@ -61,7 +65,8 @@ def read_curve(work_dir: str, metric: str) -> dict:
         for line in f:
             record = json.loads(line)
             if key in record:
-                curve[int(record['step'])] = round(100 * record[key], 1)
+                curve[eval_every * (len(curve) + 1)] = round(
+                    100 * record[key], 1)
     return curve
 
 
@@ -92,7 +97,7 @@ def train(name: str, args) -> dict:
     if proc.returncode:
         raise RuntimeError(f'{name}: tools/train.py exited {proc.returncode}; '
                            f'see {work_dir}/train.log')
-    curve = read_curve(work_dir, metric)
+    curve = read_curve(work_dir, metric, args.eval_every)
     minutes = (time.time() - start) / 60
     log(f'{name} ({metric} AP): ' +
         ', '.join(f'{ap} at {it}' for it, ap in sorted(curve.items())) +
