@@ -161,7 +161,9 @@ class BackboneFamily:
 @dataclass
 class FamilyPlan:
     """One backbone's family, resolved once: what export, cost, baselines,
-    rebuilding, neck sync and Grad-CAM read instead of matching names.
+    rebuilding, coupled pruning, the algorithm and Grad-CAM read instead
+    of matching names. (Neck sync reads the stage widths the export wrote
+    from it into the checkpoint's meta.)
 
     Attributes:
         family (BackboneFamily): The family (the base class itself for a
