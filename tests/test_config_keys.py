@@ -38,7 +38,7 @@ def test_backbone_built_by_mmdet_and_mmpretrain():
         with pytest.raises(ConfigKeyError,
                            match=r"astro_mm\.build_pruned_backbone: unknown "
                            r"config keys \['width'\]; valid keys: \['base', "
-                           r"'init_cfg', 'widths'\]"):
+                           r"'init_cfg', 'stage_widths', 'widths'\]"):
             MMDET_MODELS.build(dict(type='astro_mm.PrunedResNet',
                                     base=dict(type='mmdet.ResNet', depth=18),
                                     width={}))
