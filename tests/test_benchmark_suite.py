@@ -146,7 +146,7 @@ def test_bad_suite_configs_name_the_key(tmp_path):
     ("name='x')", "name='x', seed=[1, 2])",
      r"suite: unknown keys \['seed'\] \(did you mean 'seed' -> 'seeds'\?\); "
      r"allowed: \[.*'input_size', 'name', 'prepare', 'runs_root', 'seeds', "
-     r"'title'.*\]"),
+     r"'summary', 'title'.*\]"),
     # the right key, at the wrong level
     ("name='x')\n", "name='x')\nseeds = [1, 2]\n",
      r"seeds: a suite setting at the top level of the file is ignored; put "
