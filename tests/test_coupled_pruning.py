@@ -17,7 +17,8 @@ from astro_mm.models.pruning import (export_pruned, inner_widths,
 from astro_mm.models.pruning.coupled import kept_stage_channels
 from astro_mm.registry import MODELS
 from conftest import ROOT
-from test_baseline_pruners import METHODS, _batches
+from test_baseline_pruners import (METHODS, _batches,
+                                   _switch_off_removed_inner_channels)
 from test_baseline_pruners import _classifier as _plain_classifier
 from test_pruning import _algorithm
 
@@ -58,17 +59,8 @@ def _switch_off_removed(model, method, result):
         backbone = model.architecture.backbone
     else:
         backbone = model.backbone
-        blocks = strategy_for(backbone).blocks(backbone)
-        for block_name, kept in result.kept.items():
-            if block_name not in blocks:
-                continue  # a stage: switched off below
-            block = blocks[block_name]
-            for i, keep in enumerate(kept, start=1):
-                norm = getattr(block, getattr(block, f'norm{i}_name'))
-                off = torch.ones(norm.num_features, dtype=torch.bool)
-                off[keep] = False
-                norm.weight.data[off] = 0
-                norm.bias.data[off] = 0
+        # the stages are switched off below
+        _switch_off_removed_inner_channels(backbone, result.kept)
     silence_channels(backbone, result.removed_channels)
     return backbone
 
