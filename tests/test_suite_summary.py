@@ -50,7 +50,7 @@ def test_summary_naming_no_run_is_refused(tmp_path):
 
 def test_demo_suite_line_has_the_readme_keys():
     cfg = load_suite(f'{ROOT}/configs/suites/demo.py', root=ROOT)
-    fake = {run.name: [dict(top1=1.0, pruned=dict(b60=dict(
+    fake = {run.name: [dict(top1_finetuned=1.0, pruned=dict(b60=dict(
         top1_finetuned=2.0, params_ratio=0.6)), metrics=dict(
             bbox=dict(AP=3.0), segm=dict(AP=4.0)))] for run in cfg.runs}
     line = summary_line(cfg.suite.summary, fake, minutes=1.0)

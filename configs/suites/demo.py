@@ -32,7 +32,8 @@ suite = dict(
     summary=dict(
         name='demo',
         values=dict(
-            top1_plain='plain.top1',
+            # after the same fine-tune as the pruned row: equal schedules
+            top1_plain='plain.top1_finetuned',
             top1_manet_pruned='manet_budget.pruned.b60.top1_finetuned',
             params_ratio='manet_budget.pruned.b60.params_ratio',
             ap_faster_rcnn='faster_rcnn_plain.metrics.bbox.AP',
@@ -96,7 +97,8 @@ backbones = dict(plain='plain', manet='manet_budget:b60')
 
 runs = [
     dict(name='plain', task='cls', method='plain', label=labels['plain'],
-         config=cls_configs['plain'], paper=cls_paper['plain']),
+         config=cls_configs['plain'], paper=cls_paper['plain'],
+         finetune_unpruned=True),
     budget_manet,
 ] + [
     dict(name=f'{d}_{m}', task='det', method=m, label=spec['label'],
