@@ -157,8 +157,8 @@ def test_bad_suite_configs_name_the_key(tmp_path):
     ("method='plain'", "method='plain', prune=dict(c=dict(param_budget=0.6, "
      "couple=True))",
      r"runs\[0\] \(a\)\.prune\.c: unknown keys \['couple'\] \(did you "
-     r"mean 'couple' -> 'coupled'\?\); allowed: \['coupled', 'method', "
-     r"'paper', 'param_budget', 'threshold'\]"),
+     r"mean 'couple' -> 'coupled'\?\); allowed: \['coupled', 'finetune', "
+     r"'method', 'paper', 'param_budget', 'threshold'\]"),
     ("method='plain'", "method='plain', prune=dict(c=dict(param_budget=0.6, "
      "coupled='yes'))", r"coupled must be True or False, got 'yes'"),
 ])
@@ -210,3 +210,45 @@ def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
     assert args[0] == 'tools/prune.py' and '--coupled' in args
     assert args[args.index('--method') + 1] == 'l1'
     assert args[args.index('--param-budget') + 1] == '0.6'
+
+
+def test_a_prune_tag_can_skip_the_suites_finetune(tmp_path):
+    """The papers' delta prune is reported as pruned, not fine-tuned; the
+    other tags of the same run still get the suite's fine-tune."""
+    from astro_mm.benchmark.runner import SuiteRunner, write_json
+    path = tmp_path / 'suite.py'
+    path.write_text(
+        "suite = dict(name='x', finetune=dict(epochs=1))\nruns = [dict("
+        "name='a', task='cls', method='manet', config='configs/manet/"
+        "manet_resnet18_1xb64-3e_demo-cifar.py', prune=dict(delta=dict("
+        "threshold=1e-3, finetune=False), b60=dict(param_budget=0.6)))]\n")
+    cfg = load_suite(str(path), ROOT)
+    runner = SuiteRunner(cfg, str(tmp_path / 'work'), ROOT,
+                         log=lambda message: None)
+    report = dict(params_before=100, params_after=60, threshold=0.5,
+                  flops_after=1e9, params_ratio=0.6, flops_ratio=0.7,
+                  latency={})
+
+    def tool(args, log_file):
+        out = args[args.index('--out') + 1]
+        write_json(report, out[:-len('.pth')] + '.json')
+
+    finetuned = []
+    runner._tool = tool
+    runner._test = lambda *args: dict(cls=dict(top1=80.0))
+    runner._finetune = lambda config, unit_dir, name: (
+        finetuned.append(name) or ('ft.pth', 85.0))
+    run = cfg.runs[0]
+    rows = {tag: runner._prune(run, tag, run.prune[tag], 'a.pth',
+                               str(tmp_path), [], dict(params_M=1.0))
+            for tag in ('delta', 'b60')}
+    assert finetuned == ['pruned_b60_finetuned']
+    assert rows['delta']['top1'] == 80.0
+    assert rows['delta']['top1_finetuned'] is None
+    assert rows['b60']['top1_finetuned'] == 85.0
+    assert rows['b60']['params_M'] == pytest.approx(1.0 - 40 / 1e6)
+    with pytest.raises(SuiteConfigError, match='finetune must be True or '
+                       'False'):
+        path.write_text(path.read_text().replace('finetune=False',
+                                                 "finetune='no'"))
+        load_suite(str(path), ROOT)

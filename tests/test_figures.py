@@ -417,3 +417,37 @@ def test_command_lines_write_their_figures(astronet_run, classifiers, tmp_path):
         _tool(name).main([*args, '--out', out])
         read_png(out)
     shutil.rmtree(tmp_path / 'figs')
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    from astro_mm.analysis.params_accuracy import pareto_front
+    points = [(0.27, 91.0), (0.16, 90.5), (0.11, 88.0), (0.16, 89.0),
+              (0.20, 90.0), (0.11, 87.0)]
+    assert pareto_front(points) == [(0.11, 88.0), (0.16, 90.5), (0.27, 91.0)]
+
+
+def test_study_points_use_the_finetuned_top1_and_group_by_pruner():
+    from mmengine.config import ConfigDict
+
+    from astro_mm.benchmark.figures import accuracy_points
+
+    def stat(mean):
+        return dict(mean=mean, std=0.5, n=3)
+    rows = [
+        dict(method='plain', label='R20', variant='trained', params_M=0.27,
+             top1=stat(90.0), top1_finetuned=stat(91.0), paper={}),
+        dict(method='plain', label='R20', variant='pruned l1_60 (l1)',
+             pruner='l1', params_M=0.16, top1=stat(80.0),
+             top1_finetuned=stat(89.5), paper={}),
+        dict(method='manet', label='R20 paper', variant='pruned delta',
+             pruner='manet', params_M=0.27, top1=stat(88.0),
+             top1_finetuned=dict(mean=None, std=None, n=0), paper={}),
+        dict(method='manet', label='R20 budget', variant='pruned gates',
+             pruner='manet', params_M=0.16, top1=stat(85.0),
+             top1_finetuned=stat(89.9), paper={}),
+    ]
+    points = accuracy_points(ConfigDict(), rows)
+    assert [p['accuracy'] for p in points] == [91.0, 89.5, 88.0, 89.9]
+    assert [p['method'] for p in points] == [
+        'plain', 'L1-norm', 'MA-Net (R20 paper)', 'MA-Net (R20 budget)']
+    assert [p['marker'] for p in points] == ['s', 'o', 'o', 'o']

@@ -10,6 +10,7 @@ beside the paper's value, params, FLOPs, time) and the figures under
 
 Re-running continues where a crash or Ctrl-C stopped it: finished runs are
 skipped, an interrupted training resumes from its last checkpoint.
+``--workers N`` (or the suite's ``workers``) runs N units at once.
 
 ``--plan`` trains nothing: it costs the suite before any machine is booked
 (:mod:`astro_mm.benchmark.planner`): a few real training steps of each run
@@ -52,6 +53,10 @@ def parse_args(argv=None):
     parser.add_argument('--dry-run', action='store_true',
                         help='list the units and what is finished, run nothing')
     parser.add_argument('--no-figures', action='store_true')
+    parser.add_argument('--workers', type=int,
+                        help='units run at once, each tool with cores // '
+                        'workers threads (default: the suite\'s workers, '
+                        'else 1)')
     plan = parser.add_argument_group(
         'cost plan', 'cost the suite instead of running it')
     plan.add_argument('--plan', action='store_true',
@@ -93,7 +98,7 @@ def main(argv=None):
     os.chdir(ROOT)
     cfg = load_suite(args.suite, root=ROOT)
     work_dir = args.work_dir or osp.join('work_dirs', 'suites', cfg.suite.name)
-    runner = SuiteRunner(cfg, work_dir, ROOT, log=log)
+    runner = SuiteRunner(cfg, work_dir, ROOT, log=log, workers=args.workers)
     if args.dry_run:
         for run, seed in runner.units():
             state = 'done' if runner.is_done(run.name, seed) else 'to run'

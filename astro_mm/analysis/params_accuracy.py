@@ -1,5 +1,5 @@
 """Parameters vs accuracy of a table's runs, next to the papers' points."""
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from matplotlib import colormaps
 from matplotlib.figure import Figure
@@ -7,6 +7,19 @@ from matplotlib.figure import Figure
 from .figure_io import check_png_path, save_figure
 
 REQUIRED_KEYS = ('label', 'params_M', 'accuracy')
+# beyond this many points the labels overlap: the legend tells the methods
+MAX_ANNOTATED = 12
+
+
+def pareto_front(points: Sequence[Tuple[float, float]]
+                 ) -> List[Tuple[float, float]]:
+    """The (params, accuracy) points no other point beats with fewer or as
+    many parameters, in increasing params."""
+    front: List[Tuple[float, float]] = []
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or y > front[-1][1]:
+            front.append((x, y))
+    return front
 
 
 def _check_rows(rows: Sequence[dict]) -> None:
@@ -32,7 +45,8 @@ def _check_rows(rows: Sequence[dict]) -> None:
 def plot_params_vs_accuracy(rows: Sequence[dict],
                             out: str,
                             title: str = 'Parameters vs accuracy',
-                            accuracy_label: str = 'top-1 accuracy (%)') -> str:
+                            accuracy_label: str = 'top-1 accuracy (%)',
+                            pareto: bool = False) -> str:
     """Scatter params (M) against accuracy (%), one point per run.
 
     Each row is one run of a results table::
@@ -42,8 +56,10 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
              paper_params_M=6.94, paper_accuracy=96.81)
 
     Runs are filled markers coloured by ``method`` (one colour per distinct
-    method, the label otherwise), with error bars of ``accuracy_std`` (the
-    papers report means of 5 runs). A row's paper point, when given, is a
+    method, the label otherwise; ``marker`` a matplotlib marker, e.g. 's'
+    for unpruned networks), with error bars of ``accuracy_std`` (the
+    papers report means of 5 runs). Labels are written beside the points
+    when there are at most 12 of them. A row's paper point, when given, is a
     hollow marker of the same colour joined to the run by a dotted line, so
     the gap to the paper reads at a glance.
 
@@ -54,6 +70,8 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
         out (str): The PNG to write.
         title (str): The figure's title.
         accuracy_label (str): The y axis label.
+        pareto (bool): Also draw the Pareto front of the measured points
+            (the most accurate network at each parameter count or fewer).
 
     Returns:
         str: ``out``.
@@ -65,11 +83,12 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
     check_png_path(out)
     _check_rows(rows)
     groups = list(dict.fromkeys(r.get('method') or r['label'] for r in rows))
-    palette = colormaps['tab10']
+    palette = colormaps['tab10' if len(groups) <= 10 else 'tab20']
     colour_of: Dict[str, tuple] = {
         group: palette(i % palette.N) for i, group in enumerate(groups)}
 
-    fig = Figure(figsize=(6.4, 4.6))
+    annotate = len(rows) <= MAX_ANNOTATED
+    fig = Figure(figsize=(6.4, 4.6) if annotate else (8.0, 5.6))
     ax = fig.add_subplot()
     shown = set()
     for row in rows:
@@ -77,12 +96,13 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
         colour = colour_of[group]
         x, y = float(row['params_M']), float(row['accuracy'])
         std: Optional[float] = row.get('accuracy_std')
-        ax.errorbar(x, y, yerr=None if std is None else float(std), fmt='o',
-                    color=colour, markersize=7, capsize=3,
-                    label=None if group in shown else group)
+        ax.errorbar(x, y, yerr=None if std is None else float(std),
+                    fmt=row.get('marker', 'o'), color=colour, markersize=7,
+                    capsize=3, label=None if group in shown else group)
         shown.add(group)
-        ax.annotate(row['label'], (x, y), textcoords='offset points',
-                    xytext=(6, 4), fontsize=8)
+        if annotate:
+            ax.annotate(row['label'], (x, y), textcoords='offset points',
+                        xytext=(6, 4), fontsize=8)
         if row.get('paper_params_M') is not None:
             px, py = float(row['paper_params_M']), float(row['paper_accuracy'])
             ax.plot([x, px], [y, py], linestyle=':', color=colour, linewidth=1)
@@ -91,9 +111,17 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
     if any(r.get('paper_params_M') is not None for r in rows):
         ax.scatter([], [], s=60, facecolors='none', edgecolors='grey',
                    label='paper')
+    if pareto:
+        front = pareto_front([(float(r['params_M']), float(r['accuracy']))
+                              for r in rows])
+        ax.step([x for x, _ in front], [y for _, y in front], where='post',
+                color='grey', linestyle='--', linewidth=1,
+                label='Pareto front')
     ax.set_xlabel('parameters (M)')
     ax.set_ylabel(accuracy_label)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8 if annotate else 7,
+              **({} if annotate else dict(loc='center left',
+                                          bbox_to_anchor=(1.01, 0.5))))
     return save_figure(fig, out)

@@ -4,7 +4,8 @@ After pruning (and batch-norm recalibration) the pruned network is trained
 a little more from its pruned weights, as in network slimming, ResRep and
 DepGraph. The schedule is a config of its own, so ``tools/train.py`` runs
 it like any training: the same data, an epoch-based loop of ``epochs``
-epochs, the training config's optimizer at ``lr`` with a cosine decay to 0.
+epochs, the training config's optimizer at ``lr`` with a cosine decay to 0
+(per iteration).
 The same function gives the unpruned plain network the same fine-tune, so a
 table compares equal schedules.
 """
@@ -49,9 +50,11 @@ def finetune_config(cfg: Config,
         if 'Infinite' in str(sampler.get('type', '')):  # epochs must end
             out.train_dataloader.sampler = ConfigDict(type='DefaultSampler',
                                                       shuffle=True)
+        # per iteration: stepped per epoch, a 1-epoch cosine would keep lr
+        # constant and a 2-epoch one end at lr / 2
         out.param_scheduler = [ConfigDict(
             type='CosineAnnealingLR', by_epoch=True, begin=0, end=epochs,
-            T_max=epochs, eta_min=0.)]
+            T_max=epochs, eta_min=0., convert_to_iter_based=True)]
         if out.get('default_hooks', {}).get('checkpoint') is not None:
             out.default_hooks.checkpoint.update(by_epoch=True,
                                                 interval=epochs)

@@ -1,7 +1,9 @@
 """The figures of a suite, next to its tables (``WORK_DIR/figures/``).
 
 * ``params_vs_accuracy.png``: every classification row (trained and
-  pruned) with the paper's point where the suite gives one;
+  pruned; fine-tuned top-1 where the suite fine-tunes), coloured by what
+  chose the units, with the Pareto front and the paper's point where the
+  suite gives one;
 * ``p_histograms_<run>.png``: P per stage over training, delta marked, for
   each astro run whose training recorded a P history
   (``astro_mm.ProbabilityHistoryHook``);
@@ -14,10 +16,46 @@
 import os.path as osp
 from typing import Callable, Dict, List
 
-from .table import METHOD_NAMES
+from .table import METHOD_NAMES, PRUNER_NAMES
 
 GRADCAM_IMAGES = ('skimage:chelsea', 'skimage:coffee', 'skimage:astronaut')
 P_HISTORY_FILE = 'p_history.npz'
+
+
+def accuracy_points(cfg, cls_rows: List[dict]) -> List[dict]:
+    """The params-vs-accuracy points of a table's classification rows.
+
+    A row's accuracy is its fine-tuned top-1 where it has one (equal
+    schedules: the suite gives every pruned row, and the unpruned reference
+    that asks for it, the same fine-tune), else its top-1. Points are
+    grouped (coloured) by what chose the units: a baseline pruner, or the
+    run's method, with the run's label where several runs share a method
+    (a paper-faithful and a budget-aware MA-Net); unpruned networks are
+    squares.
+    """
+    labels_of: Dict[str, set] = {}
+    for r in cls_rows:
+        labels_of.setdefault(r['method'], set()).add(r['label'])
+    points = []
+    for r in cls_rows:
+        tuned = r.get('top1_finetuned') or {}
+        stat = tuned if tuned.get('mean') is not None else r['top1']
+        pruner = r.get('pruner', r['method'])
+        if pruner != r['method']:  # a baseline on a plain run
+            group = PRUNER_NAMES.get(pruner, pruner)
+        else:
+            group = METHOD_NAMES[r['method']]
+            if len(labels_of[r['method']]) > 1:
+                group += f' ({r["label"]})'
+        point = dict(label=f'{r["label"]} ({r["variant"]})', method=group,
+                     params_M=r['params_M'], accuracy=stat['mean'],
+                     accuracy_std=stat['std'],
+                     marker='s' if r['variant'] == 'trained' else 'o')
+        if {'top1', 'params_M'} <= set(r['paper']):
+            point.update(paper_accuracy=r['paper']['top1'],
+                         paper_params_M=r['paper']['params_M'])
+        points.append(point)
+    return points
 
 
 def _first_seed_dir(runner, run) -> str:
@@ -34,19 +72,10 @@ def make_figures(runner, rows: List[dict], delta: float = 1e-3,
     cls_rows = [r for r in rows if r['task'] == 'cls' and
                 r['top1']['mean'] is not None]
     if cls_rows:
-        points = []
-        for r in cls_rows:
-            point = dict(label=f'{r["label"]} ({r["variant"]})',
-                         method=METHOD_NAMES[r['method']],
-                         params_M=r['params_M'], accuracy=r['top1']['mean'],
-                         accuracy_std=r['top1']['std'])
-            if {'top1', 'params_M'} <= set(r['paper']):
-                point.update(paper_accuracy=r['paper']['top1'],
-                             paper_params_M=r['paper']['params_M'])
-            points.append(point)
         figures['params_vs_accuracy'] = plot_params_vs_accuracy(
-            points, osp.join(out_dir, 'params_vs_accuracy.png'),
-            title=runner.cfg.suite.title)
+            accuracy_points(runner.cfg, cls_rows),
+            osp.join(out_dir, 'params_vs_accuracy.png'),
+            title=runner.cfg.suite.title, pareto=True)
     cls_runs = [run for run in runner.cfg.runs if run.task == 'cls']
     for run in cls_runs:
         history = osp.join(_first_seed_dir(runner, run), P_HISTORY_FILE)

@@ -13,12 +13,21 @@ re-run skips every unit that has one. Inside an unfinished unit, a training
 that was interrupted resumes from its last checkpoint (``--resume``), and a
 test or prune whose output exists is not repeated: after a crash or Ctrl-C
 nothing finished is recomputed or lost.
+
+With ``workers`` > 1, that many units run at once, each tool with
+``cores // workers`` threads: on a small CPU, two one-thread trainings of a
+small network get more done than one two-thread training (ResNet-20 on
+Fashion-MNIST on 2 cores: 0.39 s per batch each, against 0.24 s for one,
+i.e. 1.2x the throughput). A det unit starts once its backbone's cls unit
+has finished. Units start in the order of their estimated cost, the
+longest first, so that the workers end together.
 """
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -67,10 +76,13 @@ class SuiteRunner:
         work_dir (str): Where every run's folder and the tables go.
         root (str): The repo root (tools and configs are relative to it).
         log (callable): Progress printer.
+        workers (int, optional): Units run at once (default: the suite's
+            ``workers``, else 1).
     """
 
     def __init__(self, cfg, work_dir: str, root: str,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print,
+                 workers: Optional[int] = None):
         self.cfg = cfg
         self.work_dir = osp.abspath(work_dir)
         self.root = root
@@ -78,9 +90,18 @@ class SuiteRunner:
         # pretraining) name one runs folder; by default the work dir
         self.runs_root = osp.join(root, cfg.suite.runs_root) \
             if cfg.suite.get('runs_root') else self.work_dir
-        self.log = log
+        self._print = log
         self.runs = {run.name: run for run in cfg.runs}
         self._durations: List[float] = []
+        self.workers = workers or cfg.suite.get('workers') or 1
+        if self.workers < 1:
+            raise ValueError(f'workers must be >= 1, got {self.workers}')
+        self._unit = threading.local()  # the unit a worker thread runs
+
+    def log(self, message: str) -> None:
+        """Print, prefixed with the unit when several run at once."""
+        unit = getattr(self._unit, 'name', None)
+        self._print(f'({unit}) {message}' if unit else message)
 
     # ------------------------------------------------------------- layout
     def units(self) -> List[Tuple[dict, int]]:
@@ -106,33 +127,117 @@ class SuiteRunner:
         units = self.units()
         todo = [(r, s) for r, s in units if not self.is_done(r.name, s)]
         self.log(f'{len(units)} units ({len(units) - len(todo)} finished '
-                 f'before, {len(todo)} to run) in {self.work_dir}')
-        for index, (run, seed) in enumerate(todo):
-            self.log(f'[{len(units) - len(todo) + index + 1}/{len(units)}] '
-                     f'{run.name} seed {seed} ({run.task}); '
-                     f'{self._eta(len(todo) - index)}')
-            start = time.time()
-            os.makedirs(self.unit_dir(run.name, seed), exist_ok=True)
-            result = (self._run_cls(run, seed) if run.task == 'cls' else
-                      self._run_det(run, seed))
-            result.update(run=run.name, seed=seed,
-                          minutes=round((time.time() - start) / 60, 2))
-            write_json(result, self.result_file(run.name, seed))
-            self._durations.append(time.time() - start)
+                 f'before, {len(todo)} to run) in {self.work_dir}' +
+                 (f', {self.workers} at a time' if self.workers > 1 else ''))
+        if self.workers == 1:
+            for index, (run, seed) in enumerate(todo):
+                self.log(f'[{len(units) - len(todo) + index + 1}/'
+                         f'{len(units)}] {run.name} seed {seed} ({run.task});'
+                         f' {self._eta(len(todo) - index)}')
+                self._run_unit(run, seed)
+        else:
+            self._run_parallel(todo, len(units))
         return {
             run.name: [self.result(run.name, s) for s in run.seeds]
             for run in self.cfg.runs
         }
 
+    def _run_unit(self, run, seed: int) -> None:
+        start = time.time()
+        os.makedirs(self.unit_dir(run.name, seed), exist_ok=True)
+        result = (self._run_cls(run, seed) if run.task == 'cls' else
+                  self._run_det(run, seed))
+        result.update(run=run.name, seed=seed,
+                      minutes=round((time.time() - start) / 60, 2))
+        write_json(result, self.result_file(run.name, seed))
+        self._durations.append(time.time() - start)
+
+    def unit_cost(self, run) -> float:
+        """A rough cost of one unit, in trainings of a plain network: what
+        orders the units of a parallel run (the longest first)."""
+        if run.task == 'det':
+            return 1.0
+        training = 1.0 if run.method == 'plain' else 1.6
+        finetunes = len(run.prune) + bool(run.get('finetune_unpruned'))
+        return training + (0.3 * finetunes if self.cfg.suite.finetune else
+                           0.05 * finetunes)
+
+    def _run_parallel(self, todo: List[Tuple[dict, int]], total: int) -> None:
+        """Run ``todo`` on ``self.workers`` threads, each driving its tools'
+        subprocesses; a det unit waits for its backbone's cls unit."""
+        pending = sorted(todo, key=lambda unit: (unit[0].task != 'cls',
+                                                 -self.unit_cost(unit[0])))
+        condition = threading.Condition()
+        running: List[Tuple[str, int]] = []
+        errors: List[BaseException] = []
+        started = [total - len(todo)]
+
+        def ready(run, seed) -> bool:
+            if run.task == 'cls':
+                return True
+            source = run.backbone.partition(':')[0]
+            seeds = self.runs[source].seeds
+            return self.is_done(source, seed if seed in seeds else seeds[0])
+
+        def worker():
+            while True:
+                with condition:
+                    while True:
+                        if errors or not pending:
+                            return
+                        unit = next((u for u in pending if ready(*u)), None)
+                        if unit is not None:
+                            break
+                        if not running:  # nothing will make one ready
+                            errors.append(RuntimeError(
+                                'det units wait for backbones that no unit '
+                                f'produces: {[u[0].name for u in pending]}'))
+                            condition.notify_all()
+                            return
+                        condition.wait()
+                    pending.remove(unit)
+                    running.append((unit[0].name, unit[1]))
+                    started[0] += 1
+                    index = started[0]
+                run, seed = unit
+                self._unit.name = f'{run.name} s{seed}'
+                self.log(f'[{index}/{total}] start ({run.task}); '
+                         f'{self._eta(len(pending) + len(running))}')
+                try:
+                    self._run_unit(run, seed)
+                    self.log('done')
+                except BaseException as error:  # noqa: B902 (re-raised)
+                    self.log(f'failed: {error}')
+                    with condition:
+                        errors.append(error)
+                finally:
+                    self._unit.name = None
+                    with condition:
+                        running.remove((run.name, seed))
+                        condition.notify_all()
+
+        threads = [threading.Thread(target=worker, daemon=True)
+                   for _ in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
     def _eta(self, left: int) -> str:
         if not self._durations:
             return f'{left} left'
-        minutes = left * sum(self._durations) / len(self._durations) / 60
+        minutes = (left * sum(self._durations) / len(self._durations) / 60 /
+                   self.workers)
         return f'{left} left, ETA {minutes:.0f} min'
 
     def _tool(self, args: List[str], log_file: str) -> None:
         os.makedirs(osp.dirname(log_file), exist_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED='1')
+        if self.workers > 1:  # the workers share the cores
+            threads = str(max(1, (os.cpu_count() or 1) // self.workers))
+            env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         with open(log_file, 'w') as f:
             proc = subprocess.run([sys.executable] + args, cwd=self.root,
                                   stdout=f, stderr=subprocess.STDOUT, env=env)
@@ -240,6 +345,7 @@ class SuiteRunner:
 
     def _prune(self, run, tag: str, spec: dict, checkpoint: str,
                unit_dir: str, options: List[str], unpruned: dict) -> dict:
+        start = time.time()
         out = osp.join(unit_dir, f'pruned_{tag}.pth')
         report_file = out[:-len('.pth')] + '.json'
         if not osp.isfile(report_file):
@@ -261,7 +367,7 @@ class SuiteRunner:
         summary = self._test(pruned_config, out,
                              osp.join(unit_dir, f'pruned_{tag}_test'), [])
         finetuned_checkpoint = finetuned = None
-        if self.cfg.suite.finetune:
+        if self.cfg.suite.finetune and spec.get('finetune', True):
             finetuned_checkpoint, finetuned = self._finetune(
                 pruned_config, unit_dir, f'pruned_{tag}_finetuned')
         removed = report['params_before'] - report['params_after']
@@ -277,7 +383,9 @@ class SuiteRunner:
             params_ratio=report['params_ratio'],
             flops_ratio=report['flops_ratio'],
             latency_ratio=(batch16['after_ms'] / batch16['before_ms']
-                           if batch16 else None))
+                           if batch16 else None),
+            # prune, tests and fine-tune (of this process, when resumed)
+            minutes=round((time.time() - start) / 60, 2))
 
     def backbone_checkpoint(self, spec: str, seed: int
                             ) -> Tuple[str, Optional[str]]:

@@ -14,8 +14,10 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
         finetune=None,             # fine-tune after pruning:
                                    # dict(epochs=N or share=0.2 of the
                                    # run's training epochs, lr=0.01)
-        summary=None)              # the last line's values
+        summary=None,              # the last line's values
                                    # (astro_mm.benchmark.summary)
+        workers=1)                 # units run at once (each tool then
+                                   # gets cores // workers threads)
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
@@ -47,7 +49,9 @@ Run keys:
         ``coupled=True`` (tools/prune.py --coupled: the residual stream's
         channels are pruned too, and the detectors' necks take the stage
         widths from the checkpoint) and, for a plain run, the baseline
-        ``method`` (tools/prune.py --method); each
+        ``method`` (tools/prune.py --method), and ``finetune=False`` to
+        leave this tag out of the suite's fine-tune (the papers' delta
+        prune: their pruned network is not fine-tuned); each
         gives a pruned row (tools/prune.py: pruned, batch norms
         recalibrated, then fine-tuned when the suite has ``finetune``; the
         row shows top-1 before and after the fine-tune).
@@ -74,10 +78,12 @@ METHODS = ('plain', 'cds', 'astronet', 'manet')
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
 SUITE_KEYS = {
     'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune',
-    'summary'
+    'summary', 'workers'
 }
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
-PRUNE_KEYS = {'threshold', 'param_budget', 'method', 'paper', 'coupled'}
+PRUNE_KEYS = {
+    'threshold', 'param_budget', 'method', 'paper', 'coupled', 'finetune'
+}
 RUN_KEYS = {
     'name', 'task', 'config', 'method', 'label', 'seeds', 'cfg_options',
     'prune', 'backbone', 'metric', 'paper', 'finetune_unpruned'
@@ -148,6 +154,10 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('runs_root', None)
     suite.setdefault('finetune', None)
     suite.setdefault('summary', None)
+    suite.setdefault('workers', 1)
+    if not isinstance(suite.workers, int) or suite.workers < 1:
+        _fail(path, 'suite.workers', f'must be an integer >= 1, got '
+              f'{suite.workers!r}')
     if suite.finetune is not None:
         _check_keys(path, 'suite.finetune', suite.finetune, FINETUNE_KEYS)
         if ('epochs' in suite.finetune) == ('share' in suite.finetune):
@@ -188,9 +198,10 @@ def load_suite(path: str, root: str = '.') -> Config:
                 if ('threshold' in spec) == ('param_budget' in spec):
                     _fail(path, f'{where}.prune.{tag}', 'give exactly one of '
                           'threshold and param_budget')
-                if not isinstance(spec.get('coupled', False), bool):
-                    _fail(path, f'{where}.prune.{tag}', 'coupled must be '
-                          f'True or False, got {spec["coupled"]!r}')
+                for flag in ('coupled', 'finetune'):
+                    if not isinstance(spec.get(flag, False), bool):
+                        _fail(path, f'{where}.prune.{tag}', f'{flag} must '
+                              f'be True or False, got {spec[flag]!r}')
                 if 'method' in spec and run.method != 'plain':
                     _fail(path, f'{where}.prune.{tag}', 'a baseline method '
                           'prunes a plain run; astro runs prune by their P')

@@ -2,7 +2,9 @@
 
 Classification runs give one row, plus one per prune tag (top-1 of the
 pruned network as exported and after the suite's fine-tune, params,
-backbone FLOPs, latency ratio);
+backbone FLOPs, latency ratio); a row's minutes are its own, summed over
+seeds (a pruned row's: prune, tests, fine-tune; the trained row's: the
+rest of the unit);
 detection runs give one row with COCO AP (the run's ``metric``), AP50, AP75,
 AP_S/M/L and, for instance segmentation, box AP.
 """
@@ -14,6 +16,10 @@ from typing import Dict, List, Optional
 COCO_COLUMNS = ('AP', 'AP50', 'AP75', 'AP_S', 'AP_M', 'AP_L')
 METHOD_NAMES = dict(plain='plain', cds='CDS', astronet='AstroNet',
                     manet='MA-Net')
+# what ranks the units of a pruned row: a run's P, or a baseline pruner
+PRUNER_NAMES = dict(METHOD_NAMES, random='random', l1='L1-norm',
+                    bn_scale='BN-scale', taylor='Taylor',
+                    group_norm='DepGraph group-norm')
 
 
 def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
@@ -29,7 +35,11 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
     base = dict(run=run.name, task='cls', method=run.method, label=run.label,
                 params_M=results[0]['params_M'], flops_G=results[0]['flops_G'],
                 minutes=round(sum(r['minutes'] for r in results), 1))
-    rows = [dict(base, variant='trained', top1=mean_std(
+    pruned_minutes = sum(p.get('minutes', 0.0) for r in results
+                         for p in r.get('pruned', {}).values())
+    rows = [dict(base, variant='trained',
+                 minutes=round(base['minutes'] - pruned_minutes, 1),
+                 top1=mean_std(
         [r['top1'] for r in results]), top1_finetuned=mean_std(
             [r.get('top1_finetuned') for r in results]),
         paper=dict(run.paper))]
@@ -38,6 +48,7 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
         rows.append(dict(
             base, variant=f'pruned {tag}' + (
                 f' ({spec.method})' if spec.get('method') else ''),
+            pruner=spec.get('method') or run.method,
             top1=mean_std([p['top1'] for p in pruned]),
             top1_finetuned=mean_std(
                 [p.get('top1_finetuned') for p in pruned]),
@@ -45,6 +56,7 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
             flops_G=statistics.mean(p['flops_G'] for p in pruned),
             latency_ratio=mean_std([p['latency_ratio'] for p in pruned]),
             threshold=mean_std([p['threshold'] for p in pruned])['mean'],
+            minutes=round(sum(p.get('minutes', 0.0) for p in pruned), 1),
             paper=dict(spec.get('paper', {}))))
     return rows
 

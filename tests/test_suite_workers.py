@@ -1,0 +1,109 @@
+"""SuiteRunner with several workers: units overlap, det units wait for
+their backbone, a failure stops the suite, tools get a share of the cores."""
+import threading
+import time
+
+import pytest
+
+from astro_mm.benchmark import load_suite
+from astro_mm.benchmark.runner import SuiteRunner
+from conftest import ROOT
+
+SUITE = """
+suite = dict(name='w', seeds=[0, 1], workers=2)
+runs = [
+    dict(name='plain', task='cls', method='plain',
+         config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py'),
+    dict(name='manet', task='cls', method='manet',
+         config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py'),
+    dict(name='det', task='det', method='plain', backbone='plain',
+         metric='bbox',
+         config='configs/faster_rcnn/faster-rcnn_r18_fpn_200i_demo-coco.py'),
+]
+"""
+
+
+def _runner(tmp_path, text=SUITE, **kwargs):
+    path = tmp_path / 'suite.py'
+    path.write_text(text)
+    cfg = load_suite(str(path), ROOT)
+    return SuiteRunner(cfg, str(tmp_path / 'work'), ROOT,
+                       log=lambda message: None, **kwargs)
+
+
+class FakeUnits:
+    """Stands in for the tools: records start / end times per unit."""
+
+    def __init__(self, runner, seconds=0.3, fail=None):
+        self.runner, self.seconds, self.fail = runner, seconds, fail
+        self.spans = {}
+        self.lock = threading.Lock()
+        runner._run_cls = self.unit
+        runner._run_det = self.unit
+
+    def unit(self, run, seed):
+        start = time.time()
+        if run.task == 'det':  # its backbone's result must be written
+            assert self.runner.is_done('plain', seed)
+        time.sleep(self.seconds)
+        if (run.name, seed) == self.fail:
+            raise RuntimeError(f'{run.name} seed {seed} broke')
+        with self.lock:
+            self.spans[run.name, seed] = (start, time.time())
+        return dict(top1=50.0)
+
+
+def test_two_workers_overlap_and_det_units_wait_for_their_backbone(tmp_path):
+    runner = _runner(tmp_path)
+    assert runner.workers == 2  # the suite's key
+    fake = FakeUnits(runner)
+    results = runner.run()
+    assert set(fake.spans) == {(r, s) for r in ('plain', 'manet', 'det')
+                               for s in (0, 1)}
+    assert [r['seed'] for r in results['det']] == [0, 1]
+    spans = sorted(fake.spans.values())
+    overlaps = sum(a_end > b_start for (_, a_end), (b_start, _)
+                   in zip(spans, spans[1:]))
+    assert overlaps >= 2  # 6 units of 0.3 s on 2 workers
+    for seed in (0, 1):  # each det unit started after its backbone ended
+        assert fake.spans['det', seed][0] >= fake.spans['plain', seed][1]
+    # the costliest units first: MA-Net's (1.6 trainings) before plain's
+    first_two = sorted(fake.spans, key=lambda u: fake.spans[u][0])[:2]
+    assert {name for name, _ in first_two} == {'manet'}
+
+
+def test_a_failing_unit_stops_the_suite_and_keeps_finished_results(
+        tmp_path):
+    runner = _runner(tmp_path)
+    FakeUnits(runner, fail=('manet', 0))
+    with pytest.raises(RuntimeError, match='manet seed 0 broke'):
+        runner.run()
+    assert not runner.is_done('manet', 0)
+    assert runner.is_done('manet', 1)  # ran beside it, kept
+    assert not runner.is_done('det', 0)  # nothing new started after
+
+
+def test_tools_get_a_share_of_the_cores(tmp_path, monkeypatch):
+    import subprocess
+    seen = {}
+
+    def fake_run(args, cwd, stdout, stderr, env):
+        seen.update(env)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(subprocess, 'run', fake_run)
+    monkeypatch.setattr('os.cpu_count', lambda: 4)
+    runner = _runner(tmp_path)
+    runner._tool(['tools/test.py'], str(tmp_path / 'logs' / 'x.log'))
+    assert seen['OMP_NUM_THREADS'] == '2'
+    single = _runner(tmp_path, workers=1)
+    seen.clear()
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    single._tool(['tools/test.py'], str(tmp_path / 'logs' / 'y.log'))
+    assert 'OMP_NUM_THREADS' not in seen
+
+
+def test_workers_must_be_a_positive_integer(tmp_path):
+    from astro_mm.benchmark import SuiteConfigError
+    with pytest.raises(SuiteConfigError, match='suite.workers'):
+        _runner(tmp_path, SUITE.replace('workers=2', 'workers=0'))
