@@ -451,3 +451,15 @@ def test_study_points_use_the_finetuned_top1_and_group_by_pruner():
     assert [p['method'] for p in points] == [
         'plain', 'L1-norm', 'MA-Net (R20 paper)', 'MA-Net (R20 budget)']
     assert [p['marker'] for p in points] == ['s', 'o', 'o', 'o']
+
+
+def test_et_curve_keeps_every_record_of_per_batch_alternation(tmp_path):
+    """phase 3: a Phi-step on every batch, so every logged e_t is fresh;
+    W-round (1) and warm-up (0) records are still left out."""
+    run = _write_scalars(tmp_path / 'batch', [
+        dict(step=1, loss=1.0, phase=0, e_t=0.9),
+        dict(step=2, loss=1.0, phase=3, e_t=0.5),
+        dict(step=3, loss=1.0, phase=3, e_t=0.4),
+        dict(step=4, loss=1.0, phase=1, e_t=0.4)])
+    steps, values = read_et_curve(run)
+    assert steps.tolist() == [2, 3] and values.tolist() == [0.5, 0.4]

@@ -97,6 +97,9 @@ def plans(tmp_path_factory):
     try:
         for suite in SMALL_FIRST:
             cfg = load_suite(suite, root=ROOT)
+            # runs in the test's folder, not a shared work_dirs/ that an
+            # earlier suite run (make demo) may have filled
+            cfg.suite.runs_root = None
             runner = SuiteRunner(cfg, str(tmp_path_factory.mktemp('plan')),
                                  ROOT, log=lambda m: None)
             planners = {

@@ -9,8 +9,11 @@ from matplotlib.figure import Figure
 
 from .figure_io import check_png_path, save_figure
 
-# AlternatingAlgorithm logs the phase as 0 (warm-up), 1 (W) or 2 (Phi)
+# AlternatingAlgorithm logs the phase as 0 (warm-up), 1 (W), 2 (Phi) or 3
+# (per batch: a Phi-step then a W-step, the authors' alternation)
 PHI_PHASE = 2
+BATCH_PHASE = 3
+FRESH_PHASES = (PHI_PHASE, BATCH_PHASE)
 
 
 def read_scalars(work_dir: str) -> List[dict]:
@@ -56,8 +59,9 @@ def read_et_curve(work_dir: str) -> Tuple[np.ndarray, np.ndarray]:
 
     mmengine logs the latest value of a non-loss scalar at every interval,
     so in W-rounds ``e_t`` repeats the last Phi-round's value; only records
-    whose ``phase`` is 2 (Phi) carry a fresh one. Runs logged without a
-    ``phase`` keep every record with ``e_t``.
+    whose ``phase`` is 2 (Phi) or 3 (a Phi-step on every batch) carry a
+    fresh one. Runs logged without a ``phase`` keep every record with
+    ``e_t``.
 
     Raises:
         FileNotFoundError: see :func:`read_scalars`.
@@ -68,7 +72,7 @@ def read_et_curve(work_dir: str) -> Tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f'work dir {work_dir!r} logged no e_t: e_t is logged by AstroNet '
             '(astro_mm.AstroNetModulator) in Phi-rounds, after the warm-up')
-    fresh = [r for r in records if r.get('phase', PHI_PHASE) == PHI_PHASE]
+    fresh = [r for r in records if r.get('phase', PHI_PHASE) in FRESH_PHASES]
     if not fresh:
         raise ValueError(
             f'work dir {work_dir!r} logged e_t only at W-round iterations, '

@@ -1,4 +1,5 @@
 """Parameters vs accuracy of a table's runs, next to the papers' points."""
+import textwrap
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from matplotlib import colormaps
@@ -119,7 +120,8 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
                 label='Pareto front')
     ax.set_xlabel('parameters (M)')
     ax.set_ylabel(accuracy_label)
-    ax.set_title(title)
+    # a suite's title is a sentence: wrapped, it leaves the axes their width
+    ax.set_title(textwrap.fill(title, 70), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8 if annotate else 7,
               **({} if annotate else dict(loc='center left',

@@ -11,7 +11,8 @@
   per run: the lambda ablation of AstroNet supp. Fig. 4 when the suite
   varies lambda);
 * ``gradcam.png``: Grad-CAM of the plain vs the astro classifiers on the
-  same photos (scikit-image's, shipped with the package).
+  same photos (scikit-image's, shipped with the package); classifiers of
+  1-channel images (Fashion-MNIST) get none.
 """
 import os.path as osp
 from typing import Callable, Dict, List
@@ -58,6 +59,15 @@ def accuracy_points(cfg, cls_rows: List[dict]) -> List[dict]:
     return points
 
 
+def _takes_photos(runner, run) -> bool:
+    """Whether the run's classifier reads 3-channel images (Fashion-MNIST's
+    take 1 channel: a photo of a cat says nothing about them)."""
+    from mmengine.config import Config
+    model = Config.fromfile(osp.join(runner.root, run.config)).model
+    model = model.get('architecture', model)
+    return model.get('backbone', {}).get('in_channels', 3) == 3
+
+
 def _first_seed_dir(runner, run) -> str:
     return runner.unit_dir(run.name, run.seeds[0])
 
@@ -91,7 +101,10 @@ def make_figures(runner, rows: List[dict], delta: float = 1e-3,
             astronet, osp.join(out_dir, 'et_curves.png'))
     plain = [run for run in cls_runs if run.method == 'plain']
     astro = [run for run in cls_runs if run.method in ('astronet', 'manet')]
-    if plain and astro:
+    if plain and astro and not _takes_photos(runner, plain[0]):
+        log('figure gradcam: skipped, the classifiers do not take RGB '
+            'photos (Grad-CAM is drawn on photos of scikit-image)')
+    elif plain and astro:
         models = {}
         for run in (plain[0], astro[0]):
             result = runner.result(run.name, run.seeds[0])

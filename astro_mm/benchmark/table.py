@@ -38,7 +38,7 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
     pruned_minutes = sum(p.get('minutes', 0.0) for r in results
                          for p in r.get('pruned', {}).values())
     rows = [dict(base, variant='trained',
-                 minutes=round(base['minutes'] - pruned_minutes, 1),
+                 minutes=round(max(0.0, base["minutes"] - pruned_minutes), 1),
                  top1=mean_std(
         [r['top1'] for r in results]), top1_finetuned=mean_std(
             [r.get('top1_finetuned') for r in results]),
