@@ -158,3 +158,37 @@ def test_baseline_pruner_and_unpruned_finetune_from_a_plain_config(
     plain = load_checkpoint_file(cls_checkpoint)['state_dict']
     kept = load_checkpoint_file(str(none))['state_dict']
     assert all(torch.equal(kept[k], plain[k]) for k in kept)
+
+
+def test_a_baseline_prunes_an_astro_network_with_p_folded_in(budget_run):
+    """The control of the studies: a standard pruner on the trained astro
+    network (P folded into its weights), at the budget; at budget 1.0 it
+    removes nothing and is exactly the unpruned astro export."""
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    from prune import main as prune_main
+    work = budget_run['work']
+    args = [str(budget_run['config']), str(budget_run['checkpoint']),
+            '--recalibrate-batches', '0', '--latency-repeats', '1',
+            '--input-size', '32']
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            report = prune_main(args + ['--method', 'random',
+                                        '--param-budget', '0.6', '--out',
+                                        str(work / 'random60.pth')])
+            full = prune_main(args + ['--method', 'random',
+                                      '--param-budget', '1.0', '--out',
+                                      str(work / 'random100.pth')])
+            folded = prune_main(args + ['--threshold', '0', '--out',
+                                        str(work / 'astro_t0.pth')])
+    finally:
+        os.chdir(cwd)
+    assert report['method'] == 'random'
+    assert abs(report['params_ratio'] - 0.6) <= 0.02
+    assert full['params_ratio'] == folded['params_ratio'] == 1.0
+    random_all = load_checkpoint_file(str(work / 'random100.pth'))
+    astro_all = load_checkpoint_file(str(work / 'astro_t0.pth'))
+    assert set(random_all['state_dict']) == set(astro_all['state_dict'])
+    for key, value in astro_all['state_dict'].items():
+        assert torch.equal(random_all['state_dict'][key], value), key

@@ -463,3 +463,15 @@ def test_et_curve_keeps_every_record_of_per_batch_alternation(tmp_path):
         dict(step=4, loss=1.0, phase=1, e_t=0.4)])
     steps, values = read_et_curve(run)
     assert steps.tolist() == [2, 3] and values.tolist() == [0.5, 0.4]
+
+
+def test_a_baseline_on_an_astro_network_is_its_own_group():
+    from mmengine.config import ConfigDict
+
+    from astro_mm.benchmark.figures import accuracy_points
+    stat = dict(mean=90.0, std=0.1, n=3)
+    rows = [dict(method=m, label='R20', variant='pruned random_60 (random)',
+                 pruner='random', params_M=0.16, top1=stat, paper={})
+            for m in ('plain', 'astronet')]
+    assert [p['method'] for p in accuracy_points(ConfigDict(), rows)] == [
+        'random', 'random on AstroNet']

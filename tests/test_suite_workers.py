@@ -41,7 +41,7 @@ class FakeUnits:
         runner._run_cls = self.unit
         runner._run_det = self.unit
 
-    def unit(self, run, seed):
+    def unit(self, run, seed, previous=None):
         start = time.time()
         if run.task == 'det':  # its backbone's result must be written
             assert self.runner.is_done('plain', seed)
@@ -107,3 +107,44 @@ def test_workers_must_be_a_positive_integer(tmp_path):
     from astro_mm.benchmark import SuiteConfigError
     with pytest.raises(SuiteConfigError, match='suite.workers'):
         _runner(tmp_path, SUITE.replace('workers=2', 'workers=0'))
+
+
+def test_a_prune_tag_added_to_a_finished_run_reopens_only_that_tag(
+        tmp_path):
+    """A finished unit whose run gains a prune tag (a control added after
+    the study ran) is re-run for the new tag only: its training, tests and
+    earlier tags are kept, its minutes add up."""
+    from astro_mm.benchmark.runner import write_json
+    text = SUITE.replace(
+        "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py')",
+        "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py', "
+        "prune=dict(b60=dict(param_budget=0.6), random_60=dict("
+        "param_budget=0.6, method='random')))")
+    runner = _runner(tmp_path, text, workers=1)
+    kept = dict(top1=90.0, minutes=1.5)
+    for run in ('plain', 'manet', 'det'):
+        for seed in (0, 1):
+            result = dict(top1=91.0, minutes=10.0, run=run, seed=seed)
+            if run == 'manet':
+                result['pruned'] = dict(b60=kept)
+            write_json(result, runner.result_file(run, seed))
+    assert runner.is_done('plain', 0) and runner.is_done('det', 1)
+    assert not runner.is_done('manet', 0)  # random_60 is missing
+    pruned_tags = []
+    runner._train = lambda config, unit_dir, options: 'a.pth'
+    runner._test = lambda *args: dict(cls=dict(top1=91.0))
+    runner._complexity = lambda run, options: dict(params_M=0.27,
+                                                   flops_G=0.01)
+
+    def prune(run, tag, spec, checkpoint, unit_dir, options, unpruned):
+        pruned_tags.append((run.name, tag))
+        return dict(top1=88.0, minutes=2.0)
+
+    runner._prune = prune
+    results = runner.run()
+    assert pruned_tags == [('manet', 'random_60')] * 2
+    for result in results['manet']:
+        assert result['pruned'] == dict(b60=kept, random_60=dict(
+            top1=88.0, minutes=2.0))
+        assert 10.0 <= result['minutes'] < 11.0
+    assert results['plain'][0]['minutes'] == 10.0  # not reopened

@@ -197,7 +197,15 @@ def _prune(args, cfg: Config, method: str):
                                if args.cost == 'flops' else None,
                                coupled=args.coupled)
         return result, unmodulated_copy(algorithm.architecture.backbone)
-    classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
+    if is_algorithm(cfg):
+        # a baseline on an astro network: the network as trained, P folded
+        # into its weights and no unit removed (threshold 0), so a random or
+        # L1 mask on it tells what the P ranking adds beyond the modulated
+        # training
+        classifier = export_pruned(load_algorithm(cfg, args.checkpoint),
+                                   threshold=0.).model
+    else:
+        classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
     if method == 'none':  # the unpruned network, for the same fine-tune
         params = sum(p.numel() for p in classifier.backbone.parameters())
         result = PruneResult(copy.deepcopy(classifier),

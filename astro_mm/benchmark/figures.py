@@ -42,8 +42,10 @@ def accuracy_points(cfg, cls_rows: List[dict]) -> List[dict]:
         tuned = r.get('top1_finetuned') or {}
         stat = tuned if tuned.get('mean') is not None else r['top1']
         pruner = r.get('pruner', r['method'])
-        if pruner != r['method']:  # a baseline on a plain run
+        if pruner != r['method']:  # a baseline pruner
             group = PRUNER_NAMES.get(pruner, pruner)
+            if r['method'] != 'plain':  # the control on an astro network
+                group += f' on {METHOD_NAMES[r["method"]]}'
         else:
             group = METHOD_NAMES[r['method']]
             if len(labels_of[r['method']]) > 1:

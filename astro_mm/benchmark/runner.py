@@ -9,7 +9,8 @@ Every step goes through the same ``tools/train.py``, ``tools/test.py`` and
 ``tools/prune.py`` a user runs, each in a subprocess with its own log, so a
 suite measures exactly what the tools do. A unit of work is one (run, seed);
 it ends by writing ``WORK_DIR/RUN/seedS/result.json`` (atomically), and a
-re-run skips every unit that has one. Inside an unfinished unit, a training
+re-run skips every unit that has one (a cls unit: with every prune tag its
+run lists; a tag added later reopens the unit for that tag only). Inside an unfinished unit, a training
 that was interrupted resumes from its last checkpoint (``--resume``), and a
 test or prune whose output exists is not repeated: after a crash or Ctrl-C
 nothing finished is recomputed or lost.
@@ -116,7 +117,19 @@ class SuiteRunner:
         return osp.join(self.unit_dir(run_name, seed), 'result.json')
 
     def is_done(self, run_name: str, seed: int) -> bool:
-        return osp.isfile(self.result_file(run_name, seed))
+        """Whether the unit's result exists and holds every prune tag the
+        run now lists (a tag added to a finished run reopens its unit; the
+        unit's finished steps are kept on disk and not recomputed)."""
+        if not osp.isfile(self.result_file(run_name, seed)):
+            return False
+        run = self.runs.get(run_name)
+        if run is None or run.task != 'cls':
+            return True
+        result = self.result(run_name, seed)
+        missing_finetune = (run.finetune_unpruned and self.cfg.suite.finetune
+                            and 'top1_finetuned' not in result)
+        return set(run.prune) <= set(result.get('pruned', {})) and \
+            not missing_finetune
 
     def result(self, run_name: str, seed: int) -> dict:
         return read_json(self.result_file(run_name, seed))
@@ -145,10 +158,14 @@ class SuiteRunner:
     def _run_unit(self, run, seed: int) -> None:
         start = time.time()
         os.makedirs(self.unit_dir(run.name, seed), exist_ok=True)
-        result = (self._run_cls(run, seed) if run.task == 'cls' else
-                  self._run_det(run, seed))
+        # a finished unit reopened by a new prune tag keeps what it measured
+        previous = (self.result(run.name, seed) if osp.isfile(
+            self.result_file(run.name, seed)) else {})
+        result = (self._run_cls(run, seed, previous) if run.task == 'cls'
+                  else self._run_det(run, seed))
         result.update(run=run.name, seed=seed,
-                      minutes=round((time.time() - start) / 60, 2))
+                      minutes=round(previous.get('minutes', 0.) +
+                                    (time.time() - start) / 60, 2))
         write_json(result, self.result_file(run.name, seed))
         self._durations.append(time.time() - start)
 
@@ -275,7 +292,8 @@ class SuiteRunner:
             self._tool(args, osp.join(test_dir, 'test.log'))
         return read_json(metrics_file)['summary']
 
-    def _run_cls(self, run, seed: int) -> dict:
+    def _run_cls(self, run, seed: int, previous: Optional[dict] = None
+                 ) -> dict:
         unit_dir = self.unit_dir(run.name, seed)
         options = [f'randomness.seed={seed}'] + list(run.cfg_options)
         checkpoint = self._train(run.config, unit_dir, options)
@@ -287,9 +305,10 @@ class SuiteRunner:
         if run.finetune_unpruned and self.cfg.suite.finetune:
             result['top1_finetuned'] = self._finetune_unpruned(
                 run, checkpoint, unit_dir, options)
+        done = (previous or {}).get('pruned', {})
         result['pruned'] = {
-            tag: self._prune(run, tag, spec, checkpoint, unit_dir, options,
-                             result)
+            tag: done.get(tag) or self._prune(run, tag, spec, checkpoint,
+                                              unit_dir, options, result)
             for tag, spec in run.prune.items()
         }
         return result

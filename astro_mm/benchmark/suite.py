@@ -48,8 +48,10 @@ Run keys:
         ``dict(param_budget=b)``, optionally with ``paper``,
         ``coupled=True`` (tools/prune.py --coupled: the residual stream's
         channels are pruned too, and the detectors' necks take the stage
-        widths from the checkpoint) and, for a plain run, the baseline
-        ``method`` (tools/prune.py --method), and ``finetune=False`` to
+        widths from the checkpoint), a baseline ``method`` (tools/prune.py
+        --method; on an astro run it prunes the trained network with P
+        folded in: the control that separates P's ranking from the
+        modulated training), and ``finetune=False`` to
         leave this tag out of the suite's fine-tune (the papers' delta
         prune: their pruned network is not fine-tuned); each
         gives a pruned row (tools/prune.py: pruned, batch norms
@@ -202,9 +204,6 @@ def load_suite(path: str, root: str = '.') -> Config:
                     if not isinstance(spec.get(flag, False), bool):
                         _fail(path, f'{where}.prune.{tag}', f'{flag} must '
                               f'be True or False, got {spec[flag]!r}')
-                if 'method' in spec and run.method != 'plain':
-                    _fail(path, f'{where}.prune.{tag}', 'a baseline method '
-                          'prunes a plain run; astro runs prune by their P')
             cls_runs[run.name] = list(run.prune)
         else:
             if 'backbone' not in run:
