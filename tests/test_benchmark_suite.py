@@ -184,17 +184,24 @@ def test_every_suite_config_of_the_repo_loads():
         assert cfg.runs, name
 
 
-def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
-    from astro_mm.benchmark.runner import SuiteRunner, ToolError
+def _one_run_suite(tmp_path, text):
+    """A suite config written from ``text``, and a quiet runner for it."""
+    from astro_mm.benchmark.runner import SuiteRunner
     path = tmp_path / 'suite.py'
-    path.write_text(
+    path.write_text(text)
+    cfg = load_suite(str(path), ROOT)
+    return path, cfg, SuiteRunner(cfg, str(tmp_path / 'work'), ROOT,
+                                  log=lambda message: None)
+
+
+def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
+    from astro_mm.benchmark.runner import ToolError
+    _, cfg, runner = _one_run_suite(
+        tmp_path,
         "suite = dict(name='x')\nruns = [dict(name='a', task='cls', "
         "method='plain', config='configs/resnet/"
         "resnet18_1xb64-3e_demo-cifar.py', prune=dict(c=dict("
         "param_budget=0.6, method='l1', coupled=True)))]\n")
-    cfg = load_suite(str(path), ROOT)
-    runner = SuiteRunner(cfg, str(tmp_path / 'work'), ROOT,
-                         log=lambda message: None)
     calls = []
 
     def tool(args, log_file):
@@ -215,16 +222,13 @@ def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
 def test_a_prune_tag_can_skip_the_suites_finetune(tmp_path):
     """The papers' delta prune is reported as pruned, not fine-tuned; the
     other tags of the same run still get the suite's fine-tune."""
-    from astro_mm.benchmark.runner import SuiteRunner, write_json
-    path = tmp_path / 'suite.py'
-    path.write_text(
+    from astro_mm.benchmark.runner import write_json
+    path, cfg, runner = _one_run_suite(
+        tmp_path,
         "suite = dict(name='x', finetune=dict(epochs=1))\nruns = [dict("
         "name='a', task='cls', method='manet', config='configs/manet/"
         "manet_resnet18_1xb64-3e_demo-cifar.py', prune=dict(delta=dict("
         "threshold=1e-3, finetune=False), b60=dict(param_budget=0.6)))]\n")
-    cfg = load_suite(str(path), ROOT)
-    runner = SuiteRunner(cfg, str(tmp_path / 'work'), ROOT,
-                         log=lambda message: None)
     report = dict(params_before=10**6, params_after=6 * 10**5, threshold=0.5,
                   flops_after=1e9, params_ratio=0.6, flops_ratio=0.7,
                   latency={})

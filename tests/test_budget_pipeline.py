@@ -44,6 +44,19 @@ def _write(tmp_path, demo_root, name, unit='batch', budget='dict(target=0.6)'):
     return config
 
 
+def _prune_main(args):
+    """tools/prune.py's main in this process, as the CLI runs it."""
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    from prune import main as prune_main
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            return prune_main(args)
+    finally:
+        os.chdir(cwd)
+
+
 def _log_values(work_dir, key):
     logs = list(work_dir.glob('*/vis_data/scalars.json'))
     assert logs, f'no scalars.json under {work_dir}'
@@ -139,21 +152,13 @@ def test_baseline_pruner_and_unpruned_finetune_from_a_plain_config(
     assert abs(report['params_ratio'] - 0.6) <= 0.02
     assert report['method'] == 'l1' and report['threshold'] is None
     # the rest in this process: tools/prune.py's main, as the CLI runs it
-    sys.path.insert(0, os.path.join(ROOT, 'tools'))
-    from prune import main as prune_main
     none = tmp_path / 'none.pth'
     args = [PRETRAIN_CONFIG, cls_checkpoint, '--out', str(none),
             '--recalibrate-batches', '0', '--latency-repeats', '1',
             '--input-size', '32']
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        with DefaultScope.overwrite_default_scope('mmpretrain'):
-            report = prune_main(args + ['--method', 'none'])
-            with pytest.raises(ValueError, match='--method'):
-                prune_main(args)  # a plain config names its baseline
-    finally:
-        os.chdir(cwd)
+    report = _prune_main(args + ['--method', 'none'])
+    with pytest.raises(ValueError, match='--method'):
+        _prune_main(args)  # a plain config names its baseline
     assert report['params_ratio'] == 1.0
     plain = load_checkpoint_file(cls_checkpoint)['state_dict']
     kept = load_checkpoint_file(str(none))['state_dict']
@@ -164,26 +169,16 @@ def test_a_baseline_prunes_an_astro_network_with_p_folded_in(budget_run):
     """The control of the studies: a standard pruner on the trained astro
     network (P folded into its weights), at the budget; at budget 1.0 it
     removes nothing and is exactly the unpruned astro export."""
-    sys.path.insert(0, os.path.join(ROOT, 'tools'))
-    from prune import main as prune_main
     work = budget_run['work']
     args = [str(budget_run['config']), str(budget_run['checkpoint']),
             '--recalibrate-batches', '0', '--latency-repeats', '1',
             '--input-size', '32']
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        with DefaultScope.overwrite_default_scope('mmpretrain'):
-            report = prune_main(args + ['--method', 'random',
-                                        '--param-budget', '0.6', '--out',
-                                        str(work / 'random60.pth')])
-            full = prune_main(args + ['--method', 'random',
-                                      '--param-budget', '1.0', '--out',
-                                      str(work / 'random100.pth')])
-            folded = prune_main(args + ['--threshold', '0', '--out',
-                                        str(work / 'astro_t0.pth')])
-    finally:
-        os.chdir(cwd)
+    report = _prune_main(args + ['--method', 'random', '--param-budget',
+                                 '0.6', '--out', str(work / 'random60.pth')])
+    full = _prune_main(args + ['--method', 'random', '--param-budget', '1.0',
+                               '--out', str(work / 'random100.pth')])
+    folded = _prune_main(args + ['--threshold', '0', '--out',
+                                 str(work / 'astro_t0.pth')])
     assert report['method'] == 'random'
     assert abs(report['params_ratio'] - 0.6) <= 0.02
     assert full['params_ratio'] == folded['params_ratio'] == 1.0
