@@ -1,4 +1,6 @@
 """Baseline pruners (Torch-Pruning): budget, scope, function, rebuild."""
+import copy
+
 import pytest
 import torch
 from mmengine.registry import DefaultScope
@@ -82,7 +84,8 @@ def _prune(name, method, budget, **kwargs):
 
 
 def test_the_five_pruners_are_registered():
-    assert set(BASELINE_PRUNERS) == set(METHODS)
+    # and the control of the studies, ``cost`` (tested below)
+    assert set(BASELINE_PRUNERS) == set(METHODS) | {'cost'}
     assert [n for n, p in BASELINE_PRUNERS.items() if p.needs_data] == \
         ['taylor']
 
@@ -265,3 +268,32 @@ def test_refusals_name_the_problem():
                   in_channels=16)))
     with pytest.raises(ValueError, match='ResNet backbones only'):
         prune_baseline(densenet, 'l1', 0.6)
+
+
+def test_cost_control_removes_the_costliest_channels_first():
+    """``cost``: astro_mm's export rule with one score for every channel.
+    A layer keeps a channel only when every costlier layer is down to its
+    last one or no cheaper channel was removed."""
+    from astro_mm.models.pruning.baselines import (_per_parameter,
+                                                   _prepare)
+    from astro_mm.models.pruning.coupled import ParamCount
+    model, result = _prune('resnet18-cifar', 'cost', 0.6)
+    assert 0.58 <= result.params_after / result.params_before <= 0.6
+    work = copy.deepcopy(model).eval()
+    _, groups, scores = _prepare(work, 'cost', None, 1, 0, (32, 32))
+    full = [g.width for g in groups]
+    per_param = _per_parameter(scores, groups,
+                               ParamCount(work.backbone, groups), full)
+    unit_cost = {g.name: 1 / float(per_param[g.name][0]) for g in groups}
+    widths = dict(zip([g.name for g in groups],
+                      [w for widths in result.widths.values()
+                       for w in widths]))
+    removed = {n: g.width - widths[n] for n, g in
+               zip(widths, groups)}
+    assert sum(removed.values()) > 0 and min(removed.values()) == 0
+    for cheap in widths:
+        for costly in widths:
+            if unit_cost[costly] > unit_cost[cheap] and removed[cheap]:
+                assert widths[costly] == 1, (costly, cheap)
+    with pytest.raises(ValueError, match='no coupled mode'):
+        prune_baseline(model, 'cost', 0.6, coupled=True)

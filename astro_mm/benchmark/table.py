@@ -19,7 +19,8 @@ METHOD_NAMES = dict(plain='plain', cds='CDS', astronet='AstroNet',
 # what ranks the units of a pruned row: a run's P, or a baseline pruner
 PRUNER_NAMES = dict(METHOD_NAMES, random='random', l1='L1-norm',
                     bn_scale='BN-scale', taylor='Taylor',
-                    group_norm='DepGraph group-norm')
+                    group_norm='DepGraph group-norm',
+                    cost='cost (control)')
 
 
 def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:

@@ -23,7 +23,10 @@ Rows:
   (fine-tuned);
 * the standard pruners on the trained plain network of the same seed (one
   shared training per seed): random, L1-norm filters, BN-scale, Taylor,
-  DepGraph group-norm (Torch-Pruning), at budgets 0.6 and 0.4 (fine-tuned).
+  DepGraph group-norm (Torch-Pruning), at budgets 0.6 and 0.4 (fine-tuned);
+  and the control ``cost``: astro_mm's export rule with one P for every
+  unit (the costliest channels first), which is what a P-ranked export
+  reduces to when P has not moved.
 
 Every pruned row: the budget counts the backbone's parameters (the prunable
 inner channels of each block); batch norms recalibrated on 50 training
@@ -78,7 +81,7 @@ runs = [
          config=CONFIGS['plain'], finetune_unpruned=True,
          prune={f'{pruner}_{budget}': dict(param_budget=budget / 100,
                                            method=pruner)
-                for pruner in PRUNERS for budget in BUDGETS}),
+                for pruner in PRUNERS + ('cost', ) for budget in BUDGETS}),
     dict(name='cds', task='cls', method='cds', label='ResNet-20',
          config=CONFIGS['cds']),
 ] + [

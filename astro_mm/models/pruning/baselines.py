@@ -23,7 +23,12 @@ Pruners (:data:`BASELINE_PRUNERS`, one Torch-Pruning importance each):
   few batches;
 * ``group_norm``: DepGraph's group L2 norm over every coupled weight
   (Fang et al. 2023): ``GroupMagnitudeImportance(p=2)``, the importance of
-  ``GroupNormPruner``.
+  ``GroupNormPruner``;
+* ``cost``: not a published pruner but a control: one score for every
+  channel, ranked by score / the parameters the channel holds, so the
+  costliest channels go first. It is the rule astro_mm's export applies to
+  P (:func:`~.export.budget_masks`) with P the same for every unit: what an
+  astro row gets from the layer allocation alone when P has not moved.
 
 How a prune goes: Torch-Pruning's dependency graph gives, for every inner
 conv, its channel group (the conv's filters, its batch norm, the next
@@ -81,18 +86,22 @@ class BaselinePruner:
         needs_data (bool): The importance reads gradients of the loss on
             data (``prune_baseline(..., data=...)``).
         reference (str): The paper, for tables and docs.
+        rank_by_cost (bool): Rank by score / the parameters a channel holds
+            (astro_mm's export rule) instead of by score.
     """
     name: str
     build: Callable[[], tp.importance.Importance]
     needs_data: bool = False
     reference: str = ''
+    rank_by_cost: bool = False
 
 
 BASELINE_PRUNERS: Dict[str, BaselinePruner] = {}
 
 
 def register_baseline(name: str, needs_data: bool = False,
-                      reference: str = '') -> Callable:
+                      reference: str = '',
+                      rank_by_cost: bool = False) -> Callable:
     """Decorator: register a zero-argument importance builder as ``name``.
 
     Raises:
@@ -103,7 +112,7 @@ def register_baseline(name: str, needs_data: bool = False,
         if name in BASELINE_PRUNERS:
             raise KeyError(f'baseline pruner {name!r} is already registered')
         BASELINE_PRUNERS[name] = BaselinePruner(name, build, needs_data,
-                                                reference)
+                                                reference, rank_by_cost)
         return build
 
     return register
@@ -138,6 +147,20 @@ def _taylor():
 @register_baseline('group_norm', reference='Fang et al. 2023, DepGraph')
 def _group_norm():
     return tp.importance.GroupMagnitudeImportance(p=2)
+
+
+class ConstantImportance(tp.importance.Importance):
+    """The same score (1) for every channel of a group."""
+
+    def __call__(self, group, **kwargs) -> torch.Tensor:
+        return torch.ones(len(group[0].idxs))
+
+
+@register_baseline('cost', rank_by_cost=True,
+                   reference='control: the costliest channels first '
+                   '(astro_mm\'s export rule with a uniform P)')
+def _cost():
+    return ConstantImportance()
 
 
 def baseline_pruner(name: str) -> BaselinePruner:
@@ -261,6 +284,20 @@ def _ranking(slots: Sequence[ChannelGroup], scores: Dict[str, torch.Tensor],
         candidates += [(float(score[j]), i, j) for j in removable]
     candidates.sort()
     return [(i, j) for _, i, j in candidates]
+
+
+def _per_parameter(scores: Dict[str, torch.Tensor],
+                   groups: Sequence[ChannelGroup], count_params: ParamCount,
+                   full: Sequence[int]) -> Dict[str, torch.Tensor]:
+    """Each score divided by the parameters one channel of its group holds
+    (what removing it from the unpruned network saves)."""
+    out = {}
+    for i, group in enumerate(groups):
+        narrower = list(full)
+        narrower[i] -= 1
+        saved = count_params.total - count_params(narrower)
+        out[group.name] = scores[group.name] / max(saved, 1)
+    return out
 
 
 def _widths_after(full: Sequence[int], ranking: Sequence[Tuple[int, int]],
@@ -401,6 +438,11 @@ def prune_baseline(model: nn.Module,
     backbone = work.backbone
     count_params = ParamCount(backbone, groups)
     full = [group.width for group in groups]
+    if baseline_pruner(method).rank_by_cost:
+        if coupled:
+            raise ValueError(f'{method}: ranks inner channels by their cost '
+                             'only; it has no coupled mode')
+        scores = _per_parameter(scores, groups, count_params, full)
     ranking = _ranking(groups, scores, min_keep)
     count = _removal_count(count_params, full, ranking,
                            param_budget * count_params.total)
