@@ -10,10 +10,10 @@ Every step goes through the same ``tools/train.py``, ``tools/test.py`` and
 suite measures exactly what the tools do. A unit of work is one (run, seed);
 it ends by writing ``WORK_DIR/RUN/seedS/result.json`` (atomically), and a
 re-run skips every unit that has one (a cls unit: with every prune tag its
-run lists; a tag added later reopens the unit for that tag only). Inside an unfinished unit, a training
-that was interrupted resumes from its last checkpoint (``--resume``), and a
-test or prune whose output exists is not repeated: after a crash or Ctrl-C
-nothing finished is recomputed or lost.
+run lists; a tag added later reopens the unit for that tag only). Inside
+an unfinished unit, a training that was interrupted resumes from its last
+checkpoint (``--resume``), and a test or prune whose output exists is not
+repeated: after a crash or Ctrl-C nothing finished is recomputed or lost.
 
 With ``workers`` > 1, that many units run at once, each tool with
 ``cores // workers`` threads: on a small CPU, two one-thread trainings of a
