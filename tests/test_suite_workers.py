@@ -148,3 +148,39 @@ def test_a_prune_tag_added_to_a_finished_run_reopens_only_that_tag(
             top1=88.0, minutes=2.0))
         assert 10.0 <= result['minutes'] < 11.0
     assert results['plain'][0]['minutes'] == 10.0  # not reopened
+
+
+def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
+    """tools/benchmark.py --report: rows of the finished units only, each
+    with the number of seeds it has; nothing is run."""
+    import subprocess
+    import sys
+
+    from astro_mm.benchmark.runner import write_json
+    text = SUITE.replace(
+        "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py')",
+        "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py', "
+        "prune=dict(b60=dict(param_budget=0.6), b40=dict(param_budget=0.4)))")
+    path = tmp_path / 'suite.py'
+    path.write_text(text)
+    work = tmp_path / 'work'
+    runner = _runner(tmp_path, text)
+    pruned = dict(top1=80.0, top1_finetuned=85.0, params_M=0.6,
+                  flops_G=0.3, latency_ratio=0.9, threshold=None,
+                  minutes=1.0)
+    for seed, tags in ((0, ('b60', 'b40')), (1, ('b60', ))):
+        write_json(dict(top1=90.0 + seed, params_M=1.0, flops_G=0.5,
+                        minutes=5.0, pruned={t: pruned for t in tags}),
+                   runner.result_file('manet', seed))
+    out = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', str(path), '--work-dir',
+         str(work), '--report'], cwd=ROOT, capture_output=True, text=True,
+        check=True).stdout
+    lines = {line.split('|')[3].strip(): line for line in out.splitlines()
+             if line.startswith('| manet')}
+    assert set(lines) == {'trained', 'pruned b60', 'pruned b40'}
+    assert '90.50 ± 0.71' in lines['trained']
+    assert lines['pruned b60'].split('|')[-3].strip() == '2'  # seeds
+    assert lines['pruned b40'].split('|')[-3].strip() == '1'
+    assert '| plain |' not in out  # no unit of plain finished
+    assert not (work / 'plain').exists() and not (work / 'table.md').exists()

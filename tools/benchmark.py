@@ -10,7 +10,8 @@ beside the paper's value, params, FLOPs, time) and the figures under
 
 Re-running continues where a crash or Ctrl-C stopped it: finished runs are
 skipped, an interrupted training resumes from its last checkpoint.
-``--workers N`` (or the suite's ``workers``) runs N units at once.
+``--workers N`` (or the suite's ``workers``) runs N units at once;
+``--report`` prints the table of the units finished so far and runs nothing.
 
 ``--plan`` trains nothing: it costs the suite before any machine is booked
 (:mod:`astro_mm.benchmark.planner`): a few real training steps of each run
@@ -53,6 +54,10 @@ def parse_args(argv=None):
     parser.add_argument('--dry-run', action='store_true',
                         help='list the units and what is finished, run nothing')
     parser.add_argument('--no-figures', action='store_true')
+    parser.add_argument('--report', action='store_true',
+                        help='run nothing: print the table of the units '
+                        'finished so far (a long study in progress; the '
+                        'seeds column says how many each row has)')
     parser.add_argument('--workers', type=int,
                         help='units run at once, each tool with cores // '
                         'workers threads (default: the suite\'s workers, '
@@ -107,6 +112,12 @@ def main(argv=None):
         return
     if args.plan:
         plan(runner, args)
+        return
+    if args.report:
+        results = {run.name: [runner.result(run.name, s) for s in run.seeds
+                              if osp.isfile(runner.result_file(run.name, s))]
+                   for run in cfg.runs}
+        print(to_markdown(cfg, build_rows(cfg, results)), flush=True)
         return
     start = time.time()
     prepare_data(cfg.suite.prepare, args.data_root, log=log)

@@ -45,7 +45,11 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
             [r.get('top1_finetuned') for r in results]),
         paper=dict(run.paper))]
     for tag, spec in run.prune.items():
-        pruned = [r['pruned'][tag] for r in results]
+        # a study in progress (tools/benchmark.py --report) may lack a tag
+        pruned = [r['pruned'][tag] for r in results
+                  if tag in r.get('pruned', {})]
+        if not pruned:
+            continue
         rows.append(dict(
             base, variant=f'pruned {tag}' + (
                 f' ({spec.method})' if spec.get('method') else ''),
@@ -84,6 +88,8 @@ def build_rows(cfg, results: Dict[str, List[dict]]) -> List[dict]:
     """Rows of the table, in the suite's run order."""
     rows = []
     for run in cfg.runs:
+        if not results.get(run.name):  # none of its units finished yet
+            continue
         make = _cls_rows if run.task == 'cls' else _det_rows
         rows += make(run, results[run.name])
     return rows
