@@ -17,10 +17,9 @@ repeated: after a crash or Ctrl-C nothing finished is recomputed or lost.
 
 With ``workers`` > 1, that many units run at once, each tool with
 ``cores // workers`` threads: on a small CPU, two one-thread trainings of a
-small network get more done than one two-thread training (ResNet-20 on
-Fashion-MNIST on 2 cores: 0.39 s per batch each, against 0.24 s for one,
-i.e. 1.2x the throughput). A det unit starts once its backbone's cls unit
-has finished. Units start in the order of their estimated cost, the
+small network get more done than one two-thread training
+(benchmarks/worker_throughput.py measures it). A det unit starts once its
+backbone's cls unit has finished. Units start in the order of their estimated cost, the
 longest first, so that the workers end together.
 """
 import json

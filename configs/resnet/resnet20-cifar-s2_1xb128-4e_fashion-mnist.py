@@ -5,8 +5,9 @@ The CIFAR ResNet-20 of He et al. 2016 (the same blocks, widths and 0.27 M
 parameters) with its stem conv at stride 2, so the three stages run at
 14 / 7 / 4 px instead of 28 / 14 / 7: 4x fewer FLOPs, which is what lets
 all 24 trainings of the study (8 methods x 3 seeds) converge within 2.5
-hours on a 2-core CPU (benchmarks/RESULTS.md has the convergence check
-against a schedule twice as long).
+hours on a 2-core CPU (benchmarks/worker_throughput.py times both stems;
+benchmarks/fm_convergence.py checks the schedule against one twice as
+long).
 
 All 60,000 training images, 4 epochs, SGD lr 0.1 (momentum 0.9, weight
 decay 5e-4, batch 128), a 100-iteration warm-up and a cosine decay to 0
