@@ -1,5 +1,6 @@
-"""The fine-tune stage's learning rate decays within the epoch (a 1-epoch
-cosine stepped per epoch would keep lr constant)."""
+"""Pieces of the converged study's schedule and network: the fine-tune
+stage's learning rate decays within the epoch (a 1-epoch cosine stepped per
+epoch would keep lr constant), and the stride-2 stem of its ResNet-20."""
 import copy
 
 import pytest
@@ -47,3 +48,16 @@ def test_study_config_decays_per_iteration():
     lrs = _lrs(dict(cosine, begin=0, end=cosine.T_max), epoch_length=10,
                steps=10 * cosine.T_max)
     assert lrs[15] < lrs[11] and lrs[-1] < 0.01
+
+
+def test_stem_stride_halves_every_stage_and_keeps_the_parameters():
+    from astro_mm.models.backbones import CIFARResNet
+    cifar = CIFARResNet(depth=20, in_channels=1)
+    study = CIFARResNet(depth=20, in_channels=1, stem_stride=2)
+    assert sum(p.numel() for p in cifar.parameters()) == \
+        sum(p.numel() for p in study.parameters())
+    x = torch.randn(2, 1, 28, 28)
+    assert cifar(x)[-1].shape == (2, 64, 7, 7)
+    assert study(x)[-1].shape == (2, 64, 4, 4)
+    with pytest.raises(ValueError, match='stem_stride must be 1 or 2'):
+        CIFARResNet(depth=20, stem_stride=3)
