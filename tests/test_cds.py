@@ -258,7 +258,8 @@ def test_every_row_has_a_config():
         'cds_resnet18_8xb32-100e_in1k.py', 'cds_resnet50_8xb32-100e_in1k.py',
         'cds_resnet18_1xb64-3e_demo-cifar.py',
         'cds_resnet18-cifar_1xb64-3e_demo-cifar.py',
-        'cds_resnet18-cifar_1xb128-5e_fashion-mnist.py'
+        'cds_resnet18-cifar_1xb128-5e_fashion-mnist.py',
+        'cds_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py'
     }
     assert len(DETECTOR_CDS_CONFIGS) == 8
 
@@ -275,13 +276,19 @@ def test_config_changes_only_model_type_and_views(config):
     train = cfg.train_dataloader.dataset.pipeline
     views = [t for t in train if t.type == 'MultiView']
     assert len(views) == 1 and views[0].num_views == 2
-    plain_train = plain.train_dataloader.dataset.pipeline
+    # a plain config that trains without augmentation names the one its
+    # CDS views use (two identical views would make SupCon trivial)
+    plain_train = plain.get('augmentation',
+                            plain.train_dataloader.dataset.pipeline)
     # the plain augmentation inside each view, loading outside, packing last
     # (``_base_.train_pipeline`` tags mmpretrain's own dicts with _scope_)
-    assert [{k: v for k, v in t.items() if k != '_scope_'}
-            for t in views[0].transforms[0]] == [
+    strip = lambda ts: [{k: v for k, v in t.items() if k != '_scope_'}
+                        for t in ts]
+    view_transforms = strip(views[0].transforms[0])
+    assert view_transforms == strip(
         t for t in plain_train
-        if t.type != 'PackInputs' and not t.type.startswith('Load')]
+        if t.type != 'PackInputs' and not t.type.startswith('Load'))
+    assert view_transforms, 'a CDS view without augmentation'
     assert train[-1].type == 'PackInputs'
     assert cfg.val_dataloader == plain.val_dataloader
     assert cfg.optim_wrapper == plain.optim_wrapper
@@ -293,7 +300,9 @@ def test_config_changes_only_model_type_and_views(config):
 def test_config_builds(config):
     cfg = Config.fromfile(osp.join(ROOT, config))
     model = _build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
-    assert len(model.cds_heads) == 4
+    # one head per stage: ResNet-20 has 3, the ResNet-18/50 families 4
+    stages = 3 if 'resnet20' in config else 4
+    assert len(model.cds_heads) == stages
     assert type(model.data_preprocessor).__name__ == \
         'MultiViewClsDataPreprocessor'
     assert model.cds_heads[-1].in_channels == cfg.model.head.in_channels

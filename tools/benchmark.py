@@ -105,6 +105,7 @@ def main(argv=None):
     work_dir = args.work_dir or osp.join('work_dirs', 'suites', cfg.suite.name)
     runner = SuiteRunner(cfg, work_dir, ROOT, log=log, workers=args.workers)
     if args.dry_run:
+        runner.restore_archived()
         for run, seed in runner.units():
             state = 'done' if runner.is_done(run.name, seed) else 'to run'
             print(f'{run.name:<40} seed {seed:<3} {run.task:<4} {state:<7} '
@@ -114,6 +115,7 @@ def main(argv=None):
         plan(runner, args)
         return
     if args.report:
+        runner.restore_archived()
         results = {run.name: [runner.result(run.name, s) for s in run.seeds
                               if osp.isfile(runner.result_file(run.name, s))]
                    for run in cfg.runs}

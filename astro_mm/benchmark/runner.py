@@ -21,7 +21,18 @@ small network get more done than one two-thread training
 (benchmarks/worker_throughput.py measures it). A det unit starts once its
 backbone's cls unit has finished. Units start in the order of their estimated cost, the
 longest first, so that the workers end together.
+
+With the suite key ``archive`` (a folder of the repo), a finished unit's
+results are also copied there: its ``result.json``, the prune reports, the
+P history and the training's scalars (what the table and the figures read),
+not its weights. A run in a fresh clone first restores the archived units
+into the work dir, so a study longer than one session resumes where the
+committed archive stops. An archived unit has no weights: a prune tag added
+to it later retrains it (same seed), and a det run cannot take it as its
+backbone until it has.
 """
+import glob
+import shutil
 import json
 import os
 import os.path as osp
@@ -34,6 +45,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
+# what an archived unit keeps (globs relative to its unit dir): everything
+# the table and the figures read, nothing they do not (weights, logs)
+ARCHIVED_FILES = ('result.json', 'pruned_*.json', 'p_history.npz',
+                  '*/vis_data/scalars.json')
 
 
 def write_json(obj, path: str) -> None:
@@ -97,6 +112,8 @@ class SuiteRunner:
         if self.workers < 1:
             raise ValueError(f'workers must be >= 1, got {self.workers}')
         self._unit = threading.local()  # the unit a worker thread runs
+        self.archive = (osp.join(root, cfg.suite.archive)
+                        if cfg.suite.get('archive') else None)
 
     def log(self, message: str) -> None:
         """Print, prefixed with the unit when several run at once."""
@@ -133,9 +150,50 @@ class SuiteRunner:
     def result(self, run_name: str, seed: int) -> dict:
         return read_json(self.result_file(run_name, seed))
 
+    # ------------------------------------------------------------ archive
+    def archive_dir(self, run_name: str, seed: int) -> str:
+        return osp.join(self.archive, run_name, f'seed{seed}')
+
+    def archive_unit(self, run_name: str, seed: int) -> None:
+        """Copy a finished unit's results into the archive (replacing
+        what an earlier version of the unit left there)."""
+        source = self.unit_dir(run_name, seed)
+        target = self.archive_dir(run_name, seed)
+        staging = target + '.partial'
+        shutil.rmtree(staging, ignore_errors=True)
+        for pattern in ARCHIVED_FILES:
+            for path in glob.glob(osp.join(source, pattern)):
+                relative = osp.relpath(path, source)
+                os.makedirs(osp.dirname(osp.join(staging, relative)),
+                            exist_ok=True)
+                shutil.copy2(path, osp.join(staging, relative))
+        # swapped in whole: an interrupted copy never looks finished
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+
+    def restore_archived(self) -> int:
+        """Copy archived units that the work dir lacks into it; return how
+        many were restored."""
+        if not self.archive:
+            return 0
+        restored = 0
+        for run, seed in self.units():
+            archived = self.archive_dir(run.name, seed)
+            if (osp.isfile(osp.join(archived, 'result.json')) and
+                    not osp.isfile(self.result_file(run.name, seed))):
+                shutil.copytree(archived, self.unit_dir(run.name, seed),
+                                dirs_exist_ok=True)
+                restored += 1
+        if restored:
+            self.log(f'{restored} finished units restored from the archive '
+                     f'{osp.relpath(self.archive, self.root)} (results '
+                     'only, no weights)')
+        return restored
+
     # ------------------------------------------------------------ running
     def run(self) -> Dict[str, List[dict]]:
         """Run what is not finished; return every run's per-seed results."""
+        self.restore_archived()
         units = self.units()
         todo = [(r, s) for r, s in units if not self.is_done(r.name, s)]
         self.log(f'{len(units)} units ({len(units) - len(todo)} finished '
@@ -166,6 +224,8 @@ class SuiteRunner:
                       minutes=round(previous.get('minutes', 0.) +
                                     (time.time() - start) / 60, 2))
         write_json(result, self.result_file(run.name, seed))
+        if self.archive:
+            self.archive_unit(run.name, seed)
         self._durations.append(time.time() - start)
 
     def unit_cost(self, run) -> float:
@@ -416,9 +476,18 @@ class SuiteRunner:
         result = self.result(source, seed)
         if tag:
             pruned = result['pruned'][tag]
-            return (pruned.get('finetuned_checkpoint') or
-                    pruned['checkpoint'], pruned['checkpoint'])
-        return result['checkpoint'], None
+            weights, widths = (pruned.get('finetuned_checkpoint') or
+                               pruned['checkpoint'], pruned['checkpoint'])
+        else:
+            weights, widths = result['checkpoint'], None
+        if not osp.isfile(weights):
+            raise FileNotFoundError(
+                f'the backbone {spec!r} (seed {seed}) has no weights at '
+                f'{weights}: its unit was restored from the archive, which '
+                'keeps results only; delete its folder '
+                f'{self.unit_dir(source, seed)} and run the suite again to '
+                'retrain it')
+        return weights, widths
 
     def _run_det(self, run, seed: int) -> dict:
         unit_dir = self.unit_dir(run.name, seed)

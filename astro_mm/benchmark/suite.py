@@ -16,8 +16,12 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
                                    # run's training epochs, lr=0.01)
         summary=None,              # the last line's values
                                    # (astro_mm.benchmark.summary)
-        workers=1)                 # units run at once (each tool then
+        workers=1,                 # units run at once (each tool then
                                    # gets cores // workers threads)
+        archive=None)              # a repo folder that keeps each
+                                   # finished unit's results (not its
+                                   # weights), so that a study resumes in
+                                   # a fresh clone (SuiteRunner)
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
@@ -80,7 +84,7 @@ METHODS = ('plain', 'cds', 'astronet', 'manet')
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
 SUITE_KEYS = {
     'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune',
-    'summary', 'workers'
+    'summary', 'workers', 'archive'
 }
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
 PRUNE_KEYS = {
@@ -157,6 +161,12 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('finetune', None)
     suite.setdefault('summary', None)
     suite.setdefault('workers', 1)
+    suite.setdefault('archive', None)
+    if suite.archive is not None and (not isinstance(suite.archive, str) or
+                                      osp.isabs(suite.archive)):
+        _fail(path, 'suite.archive', 'must be a folder relative to the repo '
+              f'root (it is committed with the results), got '
+              f'{suite.archive!r}')
     if not isinstance(suite.workers, int) or suite.workers < 1:
         _fail(path, 'suite.workers', f'must be an integer >= 1, got '
               f'{suite.workers!r}')
