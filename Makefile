@@ -9,5 +9,7 @@ setup:
 demo: setup
 	$(PY) tools/benchmark.py configs/suites/demo.py
 
+# One pytest worker per core, a test file per worker at a time (its
+# module fixtures are built once); most tests wait on tool subprocesses.
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --dist loadfile tests
