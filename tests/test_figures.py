@@ -287,6 +287,25 @@ def test_plot_p_histograms_png_depends_on_history(astronet_run, tmp_path):
     assert differ(real, pruned)
 
 
+def test_p_histograms_bin_every_unit_of_saturated_gates():
+    """A budget-aware run's gates saturate: float32 P of exactly 1 and 1e-40.
+    Every unit lands in a bin (the first / last), none is dropped."""
+    from astro_mm.analysis.p_histograms import (_axis_limits, _logit_ticks,
+                                                binned_counts)
+    probs = np.array([1.0] * 5 + [1e-40] * 3 + [0.5, 0.99999994],
+                     dtype=np.float32)
+    low, high = _axis_limits(probs, 1e-3)
+    edges = np.linspace(low, high, 7)
+    counts = binned_counts(probs, edges)
+    assert counts.sum() == len(probs)
+    assert counts[-1] == 6 and counts[0] == 3
+    # P down to 1e-40: at most 5 decade labels per side, not one per decade
+    ticks = _logit_ticks(1e-41, 1 - 1e-9)
+    assert sum(t < 0.5 for t in ticks) <= 5
+    assert sum(t > 0.5 for t in ticks) <= 5
+    assert 0.5 in ticks and ticks == sorted(ticks)
+
+
 def test_p_histograms_bad_input(tmp_path):
     with pytest.raises(FileNotFoundError, match='nowhere.npz'):
         plot_p_histograms(str(tmp_path / 'nowhere.npz'), str(tmp_path / 'x.png'))

@@ -142,6 +142,13 @@ def main(argv=None):
     if cfg.suite.summary:
         # Last, so that scripts and RESULTS.md can quote the line verbatim.
         from astro_mm.benchmark.summary import summary_line
+        if runner.units_done_before:
+            unit_minutes = sum(r.get('minutes', 0.) for rs in results.values()
+                               for r in rs)
+            log(f'WARNING: minutes={minutes:.1f} below counts this command '
+                f'only: {runner.units_done_before} units had finished '
+                f'before it (resumed or restored); all units together took '
+                f'{unit_minutes:.1f} unit-minutes (the minutes column)')
         print(summary_line(cfg.suite.summary, results, minutes,
                            warn=lambda m: log(f'WARNING: {m}')), flush=True)
 

@@ -34,11 +34,38 @@ def _axis_limits(probs: np.ndarray, delta: float):
     return low, high
 
 
-def _logit_ticks(low: float, high: float):
+def _thinned_decades(exponents, max_per_side: int):
+    """Every k-th decade from the one nearest 0.5, at most ``max_per_side``:
+    a budget-aware run drives P to 1e-30 and beyond, and one label per
+    decade would overprint."""
+    step = max(1, math.ceil(len(exponents) / max_per_side))
+    return exponents[::step]
+
+
+def _logit_ticks(low: float, high: float, max_per_side: int = 5):
     """Decades towards 0, 0.5, and 1 - decades towards 1, as plain numbers."""
-    below = [10.0**k for k in range(round(math.log10(low)), 0)]
-    above = [1 - 10.0**k for k in range(-1, round(math.log10(1 - high)) - 1, -1)]
-    return [t for t in below + [0.5] + above if low <= t <= high]
+    below = [10.0**k for k in _thinned_decades(
+        list(range(-1, round(math.log10(low)) - 1, -1)), max_per_side)]
+    above = [1 - 10.0**k for k in _thinned_decades(
+        list(range(-1, round(math.log10(1 - high)) - 1, -1)), max_per_side)]
+    return [t for t in sorted(below) + [0.5] + above if low <= t <= high]
+
+
+def _tick_label(tick: float) -> str:
+    # 1 - 1e-8 prints as '1' with :g, so the decades towards 1 say so
+    if tick > 0.5 and 1 - tick < 1e-3:
+        return f'1-{1 - tick:.0e}'.replace('e-0', 'e-')
+    return f'{tick:g}'
+
+
+def binned_counts(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Units per bin, P outside the edges counted in the first / last bin.
+
+    In float64: in float32 the upper edge 1 - 1e-8 rounds to 1, and P = 1
+    would escape every bin.
+    """
+    values = np.clip(np.asarray(probs, dtype=np.float64), edges[0], edges[-1])
+    return np.histogram(values, bins=edges)[0]
 
 
 def plot_p_histograms(history_file: str,
@@ -88,6 +115,9 @@ def plot_p_histograms(history_file: str,
         [history[PROBS_PREFIX + s][chosen].ravel() for s in stages])
     low, high = _axis_limits(all_probs, delta)
     edges = _sigmoid(np.linspace(_logit(low), _logit(high), bins + 1))
+    # the round trip through the logit can land a hair inside [low, high],
+    # and np.histogram would then drop the clipped extremes
+    edges[0], edges[-1] = low, high
     colours = colormaps['viridis'](np.linspace(0, 0.9, len(chosen)))
 
     cols = min(len(stages), 2)
@@ -97,17 +127,16 @@ def plot_p_histograms(history_file: str,
     for ax, stage in zip(axes, stages):
         probs = history[PROBS_PREFIX + stage]
         for colour, index in zip(colours, chosen):
-            values = np.clip(probs[index], low, high)
             below = 100.0 * float((probs[index] < delta).mean())
-            ax.hist(values, bins=edges, histtype='step', color=colour,
-                    linewidth=1.5,
-                    label=f'iter {steps[index]} ({below:.1f} % < delta)')
+            ax.stairs(binned_counts(probs[index], edges), edges, color=colour,
+                      linewidth=1.5,
+                      label=f'iter {steps[index]} ({below:.1f} % < delta)')
         ax.axvline(delta, color='crimson', linestyle='--', linewidth=1.2,
                    label=f'delta = {delta:g}')
         ax.set_xscale('logit')
         ax.set_xlim(low, high)
         ticks = _logit_ticks(low, high)
-        ax.set_xticks(ticks, [f'{t:g}' for t in ticks], rotation=40,
+        ax.set_xticks(ticks, [_tick_label(t) for t in ticks], rotation=40,
                       fontsize=8)
         ax.minorticks_off()
         ax.set_title(f'{stage} ({probs.shape[1]} units)')

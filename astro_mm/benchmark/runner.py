@@ -109,6 +109,8 @@ class SuiteRunner:
         self.runs = {run.name: run for run in cfg.runs}
         self._durations: List[float] = []
         self.workers = workers or cfg.suite.get('workers') or 1
+        # units already finished when run() started (resumed or restored)
+        self.units_done_before = 0
         if self.workers < 1:
             raise ValueError(f'workers must be >= 1, got {self.workers}')
         self._unit = threading.local()  # the unit a worker thread runs
@@ -196,6 +198,7 @@ class SuiteRunner:
         self.restore_archived()
         units = self.units()
         todo = [(r, s) for r, s in units if not self.is_done(r.name, s)]
+        self.units_done_before = len(units) - len(todo)
         self.log(f'{len(units)} units ({len(units) - len(todo)} finished '
                  f'before, {len(todo)} to run) in {self.work_dir}' +
                  (f', {self.workers} at a time' if self.workers > 1 else ''))

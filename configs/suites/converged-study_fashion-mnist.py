@@ -92,7 +92,8 @@ runs = [
     for method in ('astronet', 'manet')
 ] + [
     dict(name=f'{method}_b{budget}', task='cls', method=method,
-         label='ResNet-20 budget-aware',
+         # one training per budget: the label tells their rows apart
+         label=f'ResNet-20 budget-aware {budget / 100:g}',
          config=CONFIGS[f'{method}_b{budget}'],
          prune={f'b{budget}': dict(threshold=0.5)})
     for method in ('astronet', 'manet') for budget in BUDGETS
