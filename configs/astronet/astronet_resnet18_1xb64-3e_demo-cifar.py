@@ -9,7 +9,10 @@ _base_ = [
 
 model = dict(
     _delete_=True, architecture=_base_.model, **_base_.astronet_algorithm)
-optim_wrapper = _base_.alternating_optim_wrapper
+# the weights train with the plain demo classifier's optimizer (AdamW: its
+# docstring says why), the MNet with the paper's
+optim_wrapper = dict(_base_.alternating_optim_wrapper,
+                     tnet=dict(optimizer=_base_.optim_wrapper.optimizer))
 # The short schedule: one round every 10 iterations (the authors' code
 # alternates every batch), 2 warm-up rounds, then Phi- and W-rounds alternate.
 custom_hooks = [

@@ -20,7 +20,10 @@ model = dict(
     **dict(_base_.manet_algorithm,
            warmup_rounds=1,
            budget=dict(target=0.6)))
-optim_wrapper = _base_.budget_optim_wrapper
+# the weights train with the plain demo classifier's optimizer (AdamW: its
+# docstring says why)
+optim_wrapper = dict(_base_.budget_optim_wrapper,
+                     tnet=dict(optimizer=_base_.optim_wrapper.optimizer))
 # rounds of 20 iterations: the demo schedule has a few hundred iterations
 custom_hooks = [
     dict(_base_.budget_hook, round_interval=20),

@@ -16,7 +16,10 @@ timm_architecture = dict(
         type='TIMMBackbone', model_name='resnet18', pretrained=False))
 model = dict(
     _delete_=True, architecture=timm_architecture, **_base_.manet_algorithm)
-optim_wrapper = _base_.alternating_optim_wrapper
+# the weights train with the plain demo classifier's optimizer (AdamW: its
+# docstring says why), the MNet with the paper's
+optim_wrapper = dict(_base_.alternating_optim_wrapper,
+                     tnet=dict(optimizer=_base_.optim_wrapper.optimizer))
 custom_hooks = [
     dict(_base_.alternating_hook, round_unit='iter', round_interval=10),
     dict(_base_.probability_history_hook, interval=10),

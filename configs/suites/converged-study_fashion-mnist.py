@@ -31,8 +31,10 @@ batches; then the same fine-tune: 1 epoch over the 60,000 images at lr
 0.01, cosine to 0 per iteration.
 
 Two units run at once, each tool on one thread (SuiteRunner's workers).
-Planned for about 2.2 hours on the 2-core CPU of this project (measured
-step times: benchmarks/RESULTS.md); resumable (re-run the command).
+Measured: 163.6 minutes on the 2-core CPU of this project, 319 unit-minutes
+(benchmarks/RESULTS.md, with the table and its reading); resumable (re-run
+the command), and every finished unit's results are archived in
+benchmarks/runs/, so a fresh clone reprints the table without training.
 
     python tools/benchmark.py configs/suites/converged-study_fashion-mnist.py
 """
