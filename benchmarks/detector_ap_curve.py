@@ -19,8 +19,13 @@ The last line is::
 Example::
 
     python benchmarks/detector_ap_curve.py --iters 400 --eval-every 100
-    python benchmarks/detector_ap_curve.py --detectors detr --iters 800 \\
-        --cfg-options model.num_queries=20
+    python benchmarks/detector_ap_curve.py --detectors detr --iters 1200 \\
+        --eval-every 300 --cfg-options model.num_queries=20 \\
+        model.test_cfg.max_per_img=20 model.encoder.num_layers=2 \\
+        model.decoder.num_layers=2 optim_wrapper.optimizer.lr=2e-4
+
+(DETR keeps at most ``num_queries`` boxes per image: fewer
+queries need ``max_per_img`` lowered with them, or its top-k fails.)
 """
 import argparse
 import glob
