@@ -14,7 +14,7 @@ from astro_mm.models.families import (BackboneFamily, find_family,
                                       resolve_family)
 from astro_mm.models.modulation.unit_rules import UnitRules
 from astro_mm.models.pruning import export_pruned, strategy_for
-from astro_mm.models.pruning.slicing import slice_conv, slice_norm
+from astro_mm.models.pruning.slicing import prune_conv, prune_norm
 from astro_mm.models.pruning.strategies import (PruningStrategy,
                                                 layer_cost_terms)
 from astro_mm.registry import FAMILIES, MODELS
@@ -73,9 +73,9 @@ class ToyPruning(PruningStrategy):
 
     def prune(self, block, keep):
         kept, = keep
-        block.expand = slice_conv(block.expand, out_keep=kept)
-        block.expand_norm = slice_norm(block.expand_norm, kept)
-        block.project = slice_conv(block.project, in_keep=kept)
+        prune_conv(block.expand, out_keep=kept)
+        prune_norm(block.expand_norm, kept)
+        prune_conv(block.project, in_keep=kept)
 
     def cost_terms(self, block):
         return (layer_cost_terms('expand', block.expand, out_slot=0) +

@@ -24,6 +24,6 @@ runs = [
          metric=spec['metric'],
          config=spec['config'].format('' if m == 'plain' else f'-{m}'),
          backbone=m + (':b60' if m in ('astronet', 'manet') else ''),
-         cfg_options=_base_.det_options, paper=dict(AP=spec['paper'][m]))
+         cfg_options=_base_.det_options[d], paper=dict(AP=spec['paper'][m]))
     for d, spec in _base_.detectors.items() for m in methods
 ]

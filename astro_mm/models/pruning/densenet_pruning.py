@@ -12,7 +12,7 @@ Works for mmpretrain's ``DenseNet`` and astro_mm's ``DenseNet_CIFAR``.
 from mmpretrain.models.backbones.densenet import DenseLayer
 from torch import nn
 
-from .slicing import slice_conv, slice_norm
+from .slicing import prune_conv, prune_norm
 from .strategies import PruningStrategy, layer_cost_terms
 
 
@@ -38,9 +38,9 @@ class DenseNetPruning(PruningStrategy):
 
     def prune(self, block, keep):
         kept, = keep
-        block.conv1 = slice_conv(block.conv1, out_keep=kept)
-        block.norm2 = slice_norm(block.norm2, kept)
-        block.conv2 = slice_conv(block.conv2, in_keep=kept)
+        prune_conv(block.conv1, out_keep=kept)
+        prune_norm(block.norm2, kept)
+        prune_conv(block.conv2, in_keep=kept)
 
     def cost_terms(self, block):
         return (layer_cost_terms('conv1', block.conv1, out_slot=0) +

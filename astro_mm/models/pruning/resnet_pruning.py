@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .slicing import slice_conv, slice_norm
+from .slicing import prune_conv, prune_norm
 from .strategies import PruningStrategy, layer_cost_terms
 
 
@@ -69,11 +69,9 @@ def _num_convs(block: nn.Module) -> int:
 def _prune_block(block: nn.Module, keeps: Sequence[torch.Tensor]) -> None:
     for i, kept in enumerate(keeps, start=1):
         kept = torch.as_tensor(kept, dtype=torch.long)
-        conv, nxt = getattr(block, f'conv{i}'), getattr(block, f'conv{i + 1}')
-        setattr(block, f'conv{i}', slice_conv(conv, out_keep=kept))
-        setattr(block, f'conv{i + 1}', slice_conv(nxt, in_keep=kept))
-        norm_name = _norm_name(block, i)
-        setattr(block, norm_name, slice_norm(getattr(block, norm_name), kept))
+        prune_conv(getattr(block, f'conv{i}'), out_keep=kept)
+        prune_conv(getattr(block, f'conv{i + 1}'), in_keep=kept)
+        prune_norm(getattr(block, _norm_name(block, i)), kept)
 
 
 class ResNetPruning(PruningStrategy):

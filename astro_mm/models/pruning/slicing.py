@@ -1,77 +1,84 @@
-"""Smaller copies of conv / linear / norm layers: the units in ``keep``.
+"""Keep the units in ``keep`` of a conv / linear / norm layer, in place.
 
-Every function returns a new module (same type family, same device and
-dtype) holding the kept rows / columns of the old one's parameters and
-buffers; the caller puts it in place with :func:`set_submodule`.
+The family strategies (:mod:`.strategies`) name the units to *keep* per
+slot; the tensor surgery itself is Torch-Pruning's: its functional pruners
+(``tp.prune_conv_out_channels`` ...) remove index lists from a layer in
+place, weights, biases, norm statistics and the size attributes alike.
+They are the same functions its dependency graph calls for a group, so
+the inner-only export, the rebuild of a pruned backbone, the coupled
+export and the baselines (:mod:`.coupled`, :mod:`.baselines`) share one
+slicing path. What stays astro_mm's own is what Torch-Pruning does not
+know: which units of a block form a slot (the strategies, since an
+inner-only rebuild from a checkpoint's widths needs no traced graph), and
+the folding of P (:mod:`.folding`).
 """
 from typing import Optional
 
 import torch
+import torch_pruning as tp
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
-def slice_conv(conv: nn.Conv2d, out_keep: Optional[torch.Tensor] = None,
-               in_keep: Optional[torch.Tensor] = None) -> nn.Conv2d:
-    """``conv`` restricted to output filters ``out_keep`` and input channels
-    ``in_keep`` (None: all).
+def _removed(keep: torch.Tensor, size: int, name: str) -> list:
+    """The indices of ``range(size)`` not in ``keep`` (what Torch-Pruning's
+    pruners take).
 
     Raises:
-        ValueError: ``conv`` is grouped (slicing its channels would mix the
-            groups up).
+        ValueError: ``keep`` holds an index outside ``range(size)``.
+    """
+    keep = torch.as_tensor(keep, dtype=torch.long).flatten()
+    if keep.numel() and (int(keep.min()) < 0 or int(keep.max()) >= size):
+        raise ValueError(f'{name}: units to keep {keep.tolist()} are not all '
+                         f'in range({size})')
+    mask = torch.ones(size, dtype=torch.bool)
+    mask[keep] = False
+    return mask.nonzero().flatten().tolist()
+
+
+def prune_conv(conv: nn.Conv2d, out_keep: Optional[torch.Tensor] = None,
+               in_keep: Optional[torch.Tensor] = None) -> nn.Conv2d:
+    """Restrict ``conv`` to output filters ``out_keep`` and input channels
+    ``in_keep`` (None: all), in place. Returns ``conv``.
+
+    Raises:
+        ValueError: ``conv`` is grouped (its channels belong to groups), or
+            an index is out of range.
     """
     if conv.groups != 1:
-        raise ValueError(f'cannot slice a grouped conv ({conv}): its channels '
+        raise ValueError(f'cannot prune a grouped conv ({conv}): its channels '
                          'belong to groups; only groups=1 convs are pruned')
-    weight = conv.weight.detach()
     if out_keep is not None:
-        weight = weight[out_keep]
+        removed = _removed(out_keep, conv.out_channels, 'conv outputs')
+        if removed:
+            tp.prune_conv_out_channels(conv, removed)
     if in_keep is not None:
-        weight = weight[:, in_keep]
-    new = nn.Conv2d(weight.shape[1], weight.shape[0], conv.kernel_size,
-                    conv.stride, conv.padding, conv.dilation, 1,
-                    conv.bias is not None, conv.padding_mode,
-                    device=weight.device, dtype=weight.dtype)
-    new.weight.data.copy_(weight)
-    if conv.bias is not None:
-        bias = conv.bias.detach()
-        new.bias.data.copy_(bias[out_keep] if out_keep is not None else bias)
-    return new
+        removed = _removed(in_keep, conv.in_channels, 'conv inputs')
+        if removed:
+            tp.prune_conv_in_channels(conv, removed)
+    return conv
 
 
-def slice_linear(linear: nn.Linear, out_keep: Optional[torch.Tensor] = None,
+def prune_linear(linear: nn.Linear, out_keep: Optional[torch.Tensor] = None,
                  in_keep: Optional[torch.Tensor] = None) -> nn.Linear:
-    """``linear`` restricted to outputs ``out_keep`` and inputs ``in_keep``
-    (None: all)."""
-    weight = linear.weight.detach()
+    """Restrict ``linear`` to outputs ``out_keep`` and inputs ``in_keep``
+    (None: all), in place. Returns ``linear``."""
     if out_keep is not None:
-        weight = weight[out_keep]
+        removed = _removed(out_keep, linear.out_features, 'linear outputs')
+        if removed:
+            tp.prune_linear_out_channels(linear, removed)
     if in_keep is not None:
-        weight = weight[:, in_keep]
-    new = nn.Linear(weight.shape[1], weight.shape[0], linear.bias is not None,
-                    device=weight.device, dtype=weight.dtype)
-    new.weight.data.copy_(weight)
-    if linear.bias is not None:
-        bias = linear.bias.detach()
-        new.bias.data.copy_(bias[out_keep] if out_keep is not None else bias)
-    return new
+        removed = _removed(in_keep, linear.in_features, 'linear inputs')
+        if removed:
+            tp.prune_linear_in_channels(linear, removed)
+    return linear
 
 
-def slice_norm(norm: _BatchNorm, keep: torch.Tensor) -> _BatchNorm:
-    """A batch norm of the channels ``keep`` (statistics and affine)."""
-    new = type(norm)(int(keep.numel()), norm.eps, norm.momentum, norm.affine,
-                     norm.track_running_stats)
-    for key in ('weight', 'bias', 'running_mean', 'running_var'):
-        source = getattr(norm, key)
-        if source is not None:
-            getattr(new, key).data.copy_(source.detach()[keep])
-    if norm.num_batches_tracked is not None:
-        new.num_batches_tracked.copy_(norm.num_batches_tracked)
-    source = next(iter(norm.buffers()), None)
-    return new if source is None else new.to(source.device)
+def prune_norm(norm: _BatchNorm, keep: torch.Tensor) -> _BatchNorm:
+    """Restrict a batch norm to the channels ``keep`` (statistics and
+    affine), in place. Returns ``norm``."""
+    removed = _removed(keep, norm.num_features, 'norm channels')
+    if removed:
+        tp.prune_batchnorm_out_channels(norm, removed)
+    return norm
 
-
-def set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
-    """Replace the submodule ``name`` (dotted, relative to ``root``)."""
-    parent, _, attr = name.rpartition('.')
-    setattr(root.get_submodule(parent) if parent else root, attr, module)

@@ -21,7 +21,7 @@ from mmcv.cnn.bricks.transformer import FFN
 from mmpretrain.models.utils.attention import MultiheadAttention
 from torch import nn
 
-from .slicing import set_submodule, slice_linear
+from .slicing import prune_linear
 from .strategies import PruningStrategy, layer_cost_terms
 
 
@@ -69,8 +69,8 @@ def _prune_heads(attn: nn.Module, kept: torch.Tensor) -> None:
     per_head = kept[:, None] * dims + torch.arange(dims)  # (kept, dims)
     # qkv's outputs are laid out (3, heads, head_dims)
     rows = (torch.arange(3)[:, None, None] * heads * dims + per_head).flatten()
-    attn.qkv = slice_linear(attn.qkv, out_keep=rows)
-    attn.proj = slice_linear(attn.proj, in_keep=per_head.flatten())
+    prune_linear(attn.qkv, out_keep=rows)
+    prune_linear(attn.proj, in_keep=per_head.flatten())
     attn.num_heads = int(kept.numel())
     # the attention output's width: mmpretrain's embed_dims, timm's attn_dim
     width_attr = 'attn_dim' if hasattr(attn, 'attn_dim') else 'embed_dims'
@@ -103,10 +103,8 @@ class TransformerPruning(PruningStrategy):
                 _prune_heads(block.attn, kept)
                 continue
             fc1, fc2 = _ffn_linears(block)
-            set_submodule(block, fc1, slice_linear(
-                block.get_submodule(fc1), out_keep=kept))
-            set_submodule(block, fc2, slice_linear(
-                block.get_submodule(fc2), in_keep=kept))
+            prune_linear(block.get_submodule(fc1), out_keep=kept)
+            prune_linear(block.get_submodule(fc2), in_keep=kept)
             if isinstance(getattr(block, 'ffn', None), FFN):
                 block.ffn.feedforward_channels = int(kept.numel())
 
