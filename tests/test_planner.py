@@ -215,7 +215,9 @@ def test_schedules_follow_the_runs_options(plans):
     assert fashion['plain']['iters_per_device'] == 3 * math.ceil(3000 / 64)
     assert fashion['plain']['devices'] == 1
     demo = {r['run']: r for r in results['demo.py']['rows']}
-    assert demo['detr_plain']['iters_per_device'] == 100  # max_iters=100
+    # each detector's max_iters in the demo suite
+    assert demo['faster_rcnn_plain']['iters_per_device'] == 100
+    assert demo['detr_plain']['iters_per_device'] == 50
     assert 'unpruned widths' in ' '.join(demo['detr_manet']['notes'])
     budget = {r['run']: r for r in
               results['budget-pruning_fashion-mnist.py']['rows']}

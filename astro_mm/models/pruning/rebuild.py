@@ -172,6 +172,12 @@ def sync_neck_widths(model_cfg, default_scope: Optional[str] = None
     keeps the width (global average pooling) the last one to
     ``head.in_channels``.
 
+    Not a family method: the family says what the stage widths are (its
+    ``stage_widths``, written into the checkpoint's meta by the export);
+    which of them a neck reads is the config's ``out_indices``, the
+    convention of every mmdet / mmpretrain backbone with stages, so one
+    function serves every family that prunes its stages.
+
     Args:
         model_cfg (dict): ``cfg.model``, changed in place.
         default_scope (str, optional): The config's ``default_scope``, to
