@@ -35,6 +35,13 @@ last line is::
 
 the worst over the backbones: the largest params ratio, the largest latency
 ratio of any backbone at batch 1 or batch 16, the largest difference.
+
+Each backbone is measured in fresh processes (``--processes``, 3 by
+default, one after another; each batch size's latency ratio is the median
+of theirs), with one torch thread (``--threads``) and 30 interleaved passes
+per batch size (``--repeats``): about 9 minutes on this 2-core CPU. The ratio of one process moves by up to 0.07 between runs of the
+same command on this CPU, more than the repeats inside a run move it, so
+one process is one sample (RESULTS.md).
 Target: latency_ratio <= params_ratio + 0.10. The machine's load average is
 printed before and after (a shared CPU slows both networks alike, but not
 evenly over a run).
@@ -44,7 +51,7 @@ Example::
     python benchmarks/pruning_speedup.py --budget 0.6
     python benchmarks/pruning_speedup.py --budget 0.6 --coupled
     python benchmarks/pruning_speedup.py --budget 0.6 --round-to 8 --fuse-bn
-    python benchmarks/pruning_speedup.py --budget 0.6 --coupled --threads 1
+    python benchmarks/pruning_speedup.py --budget 0.6 --coupled --processes 5
     python benchmarks/pruning_speedup.py --backbones r18 \\
         --checkpoint work_dirs/manet_resnet18_1xb64-3e_demo-cifar/epoch_3.pth
 """
@@ -53,6 +60,7 @@ import copy
 import json
 import os
 import os.path as osp
+import statistics
 
 import torch
 from mmengine.config import Config
@@ -165,6 +173,64 @@ def measure(name: str, args) -> dict:
     return report
 
 
+def _measure_in_processes(name: str, args) -> dict:
+    """``measure(name)`` in ``args.processes`` fresh processes, one after
+    another; the latency ratio of each batch size is the median of the
+    processes' ratios (the other figures are the same in every process, but
+    the largest max abs diff is kept).
+
+    Why fresh processes: the ratio moves by up to 0.07 between runs of the
+    same command on this CPU (ResNet-50 at batch 16: 0.67-0.74), more than
+    between the interleaved repeats of one run, and a backbone timed after
+    another in the same process inherits its allocator's state.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    reports = []
+    for index in range(args.processes):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = osp.join(tmp, 'report.json')
+            command = [sys.executable, osp.abspath(__file__), '--in-process',
+                       '--child', '--backbones', name, '--json-out', out]
+            for key in ('budget', 'round_to', 'input_size', 'repeats',
+                        'threads', 'checkpoint'):
+                value = getattr(args, key)
+                if key == 'checkpoint' and name != args.backbones[0]:
+                    continue  # the checkpoint is the first backbone's
+                if value is not None:
+                    command += [f'--{key.replace("_", "-")}', str(value)]
+            command += [flag for flag, on in (
+                ('--coupled', args.coupled), ('--fuse-bn', args.fuse_bn),
+                ('--nchw', args.nchw)) if on]
+            print(f'-- {name}, process {index + 1} of {args.processes}',
+                  flush=True)
+            subprocess.run(command, check=True)
+            with open(out) as f:
+                reports.append(json.load(f)[0])
+    report = reports[0]
+    for batch in report['latency']:
+        ratios = [r['latency'][batch]['after_ms'] /
+                  r['latency'][batch]['before_ms'] for r in reports]
+        report['latency'][batch] = dict(
+            ratio=statistics.median(ratios), ratios=ratios,
+            before_ms=statistics.median(
+                r['latency'][batch]['before_ms'] for r in reports),
+            after_ms=statistics.median(
+                r['latency'][batch]['after_ms'] for r in reports))
+    report['latency_ratio'] = max(t['ratio']
+                                  for t in report['latency'].values())
+    report['max_abs_diff'] = max(r['max_abs_diff'] for r in reports)
+    report['processes'] = args.processes
+    if args.processes > 1:
+        print(f'== {name}: latency ratio per batch, median of '
+              f'{args.processes} processes: ' + ', '.join(
+                  f'{batch} {t["ratio"]:.3f} '
+                  f'({" / ".join(f"{r:.3f}" for r in t["ratios"])})'
+                  for batch, t in report['latency'].items()), flush=True)
+    return report
+
+
 def _load() -> str:
     return '/'.join(f'{x:.2f}' for x in os.getloadavg())
 
@@ -188,11 +254,24 @@ def main():
     parser.add_argument('--nchw', action='store_true',
                         help='time in NCHW instead of channels-last')
     parser.add_argument('--input-size', type=int, default=224)
-    parser.add_argument('--repeats', type=int, default=10)
-    parser.add_argument('--threads', type=int,
-                        help='torch CPU threads (default: torch\'s). On a '
-                        'CPU shared with other jobs, 1 thread keeps a '
-                        'descheduled worker from stalling every op')
+    parser.add_argument('--repeats', type=int, default=30,
+                        help='interleaved passes of each network per batch '
+                        'size')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch CPU threads (0: torch\'s default, one '
+                        'per core). One thread measures the work: with '
+                        'more, on a CPU shared with other jobs, a '
+                        'descheduled worker stalls every op')
+    parser.add_argument('--processes', type=int, default=3,
+                        help='fresh processes per backbone; its ratios are '
+                        'the medians over them')
+    parser.add_argument('--in-process', action='store_true',
+                        help='measure every backbone in this process (what '
+                        'each fresh process does)')
+    # a process of --processes: its figures go to the parent, which prints
+    # the last line
+    parser.add_argument('--child', action='store_true',
+                        help=argparse.SUPPRESS)
     parser.add_argument('--json-out', help='save every figure as JSON')
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -200,11 +279,17 @@ def main():
         torch.set_num_threads(args.threads)
     print(f'torch threads {torch.get_num_threads()}, CPUs '
           f'{os.cpu_count()}, load average (1/5/15 min) before: {_load()}')
-    reports = [measure(name, args) for name in args.backbones]
+    if args.in_process:
+        reports = [measure(name, args) for name in args.backbones]
+    else:
+        reports = [_measure_in_processes(name, args)
+                   for name in args.backbones]
     print(f'load average after: {_load()}')
     if args.json_out:
         with open(args.json_out, 'w') as f:
             json.dump(reports, f, indent=2)
+    if args.child:
+        return
     print(f'pruning: params_ratio='
           f'{max(r["params_ratio"] for r in reports):.3f} '
           f'latency_ratio={max(r["latency_ratio"] for r in reports):.3f} '
