@@ -39,9 +39,10 @@ ratio of any backbone at batch 1 or batch 16, the largest difference.
 Each backbone is measured in fresh processes (``--processes``, 3 by
 default, one after another; each batch size's latency ratio is the median
 of theirs), with one torch thread (``--threads``) and 30 interleaved passes
-per batch size (``--repeats``): about 9 minutes on this 2-core CPU. The ratio of one process moves by up to 0.07 between runs of the
-same command on this CPU, more than the repeats inside a run move it, so
-one process is one sample (RESULTS.md).
+per batch size (``--repeats``): about 9 minutes on this 2-core CPU. The
+ratio of one process moves by up to 0.07 between runs of the same command
+on this CPU, more than the repeats inside a run move it, so one process is
+one sample (RESULTS.md).
 Target: latency_ratio <= params_ratio + 0.10. The machine's load average is
 printed before and after (a shared CPU slows both networks alike, but not
 evenly over a run).
@@ -191,18 +192,9 @@ def _measure_in_processes(name: str, args) -> dict:
     for index in range(args.processes):
         with tempfile.TemporaryDirectory() as tmp:
             out = osp.join(tmp, 'report.json')
-            command = [sys.executable, osp.abspath(__file__), '--in-process',
-                       '--child', '--backbones', name, '--json-out', out]
-            for key in ('budget', 'round_to', 'input_size', 'repeats',
-                        'threads', 'checkpoint'):
-                value = getattr(args, key)
-                if key == 'checkpoint' and name != args.backbones[0]:
-                    continue  # the checkpoint is the first backbone's
-                if value is not None:
-                    command += [f'--{key.replace("_", "-")}', str(value)]
-            command += [flag for flag, on in (
-                ('--coupled', args.coupled), ('--fuse-bn', args.fuse_bn),
-                ('--nchw', args.nchw)) if on]
+            # this command again, measuring only ``name`` in the child
+            command = [sys.executable, osp.abspath(__file__), *sys.argv[1:],
+                       '--child', name, '--json-out', out]
             print(f'-- {name}, process {index + 1} of {args.processes}',
                   flush=True)
             subprocess.run(command, check=True)
@@ -268,9 +260,9 @@ def main():
     parser.add_argument('--in-process', action='store_true',
                         help='measure every backbone in this process (what '
                         'each fresh process does)')
-    # a process of --processes: its figures go to the parent, which prints
-    # the last line
-    parser.add_argument('--child', action='store_true',
+    # a process of --processes: measures this one backbone in process and
+    # gives its figures to the parent, which prints the last line
+    parser.add_argument('--child', choices=sorted(CONFIGS),
                         help=argparse.SUPPRESS)
     parser.add_argument('--json-out', help='save every figure as JSON')
     args = parser.parse_args()
@@ -279,7 +271,9 @@ def main():
         torch.set_num_threads(args.threads)
     print(f'torch threads {torch.get_num_threads()}, CPUs '
           f'{os.cpu_count()}, load average (1/5/15 min) before: {_load()}')
-    if args.in_process:
+    if args.child:
+        reports = [measure(args.child, args)]
+    elif args.in_process:
         reports = [measure(name, args) for name in args.backbones]
     else:
         reports = [_measure_in_processes(name, args)

@@ -24,11 +24,11 @@ counts what each leaves.
 Torch-Pruning does the slicing of both kinds of group, with its own
 pruning functions, the same ones the inner-only strategies call
 (:mod:`.slicing`): astro_mm keeps no hand-written slicing. What the
-library does not do and this module adds: the parameter count as an exact function of the kept widths (to meet a budget by a
-prefix of a global ranking, see :class:`ParamCount`), the stage widths the
-detectors' necks read from a checkpoint's meta (:func:`stage_widths`), and
-rebuilding a backbone of given stage widths from a fresh one
-(:func:`shrink_stages`).
+library does not do and this module adds: the parameter count as an exact
+function of the kept widths (to meet a budget by a prefix of a global
+ranking, see :class:`ParamCount`), the stage widths the detectors' necks
+read from a checkpoint's meta (:func:`stage_widths`), and rebuilding a
+backbone of given stage widths from a fresh one (:func:`shrink_stages`).
 """
 from collections import OrderedDict
 from dataclasses import dataclass, field

@@ -68,7 +68,6 @@ def _num_convs(block: nn.Module) -> int:
 
 def _prune_block(block: nn.Module, keeps: Sequence[torch.Tensor]) -> None:
     for i, kept in enumerate(keeps, start=1):
-        kept = torch.as_tensor(kept, dtype=torch.long)
         prune_conv(getattr(block, f'conv{i}'), out_keep=kept)
         prune_conv(getattr(block, f'conv{i + 1}'), in_keep=kept)
         prune_norm(getattr(block, _norm_name(block, i)), kept)
