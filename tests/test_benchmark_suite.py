@@ -256,3 +256,34 @@ def test_a_prune_tag_can_skip_the_suites_finetune(tmp_path):
         path.write_text(path.read_text().replace('finetune=False',
                                                  "finetune='no'"))
         load_suite(str(path), ROOT)
+
+
+def test_a_unit_of_another_config_is_refused_not_reused(tmp_path):
+    """A finished unit records its config; after the suite's run is pointed
+    at another config, its old result (and checkpoints) is refused by name,
+    not reported or resumed as the new config's."""
+    from astro_mm.benchmark.runner import write_json
+    config = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
+    path, cfg, runner = _one_run_suite(
+        tmp_path, "suite = dict(name='x')\nruns = [dict(name='a', "
+        f"task='cls', method='plain', config='{config}')]\n")
+    runner._run_cls = lambda run, seed, previous: dict(top1=50.0)
+    runner.run()
+    result = runner.result('a', 0)
+    assert (result['config'], result['cfg_options']) == (config, [])
+    runner.check_unit_configs()  # the same config: accepted
+    assert runner.run()['a'][0]['top1'] == 50.0
+
+    other = config.replace('resnet18_', 'resnet18-cifar_')
+    path.write_text(path.read_text().replace(config, other))
+    _, _, moved = _one_run_suite(tmp_path, path.read_text())
+    with pytest.raises(SuiteConfigError, match=r'unit a seed 0 .* run with '
+                       rf'config {config} .* now names {other}'):
+        moved.run()
+    with pytest.raises(SuiteConfigError, match='cfg_options'):
+        _, _, changed = _one_run_suite(tmp_path, path.read_text().replace(
+            other, config).replace("config=", "cfg_options=['x=1'], config="))
+        changed.check_unit_configs()
+    # a result from before the config was recorded is taken as it is
+    write_json(dict(top1=40.0, run='a', seed=0), runner.result_file('a', 0))
+    moved.check_unit_configs()

@@ -140,6 +140,31 @@ def test_amp_runs_an_astro_config_across_a_phase_change(demo_root, tmp_path):
     assert set(state['optimizer']) >= {'tnet', 'mnet', 'mnet_a1'}
 
 
+def test_pruned_config_fine_tunes_in_the_training_precision():
+    """An astro run's fine-tune keeps the TNet wrapper's type and dtype
+    (given once for both nets, as --amp does, or in ``tnet``)."""
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    from prune import pruned_config
+    cfg = Config.fromfile(
+        f'{ROOT}/configs/manet/'
+        'manet-budget60_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py')
+    sgd = cfg.optim_wrapper.tnet.optimizer
+    widths = {}
+    plain = pruned_config(cfg, widths, 'pruned.pth', 1, 0.01)
+    assert plain.optim_wrapper.type == 'OptimWrapper'
+    assert 'dtype' not in plain.optim_wrapper
+    cfg.optim_wrapper.type = 'astro_mm.AutocastOptimWrapper'
+    cfg.optim_wrapper.dtype = 'bfloat16'
+    amp = pruned_config(cfg, widths, 'pruned.pth', 1, 0.01)
+    assert amp.optim_wrapper.type == 'astro_mm.AutocastOptimWrapper'
+    assert amp.optim_wrapper.dtype == 'bfloat16'
+    assert amp.optim_wrapper.optimizer.type == sgd.type == 'SGD'
+    assert amp.optim_wrapper.optimizer.lr == 0.01
+    cfg.optim_wrapper.tnet.dtype = 'float32'  # the TNet's own wins
+    assert pruned_config(cfg, widths, 'pruned.pth', 1,
+                         0.01).optim_wrapper.dtype == 'float32'
+
+
 def test_baseline_pruner_and_unpruned_finetune_from_a_plain_config(
         cls_checkpoint, tmp_path):
     from conftest import PRETRAIN_CONFIG

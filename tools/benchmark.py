@@ -116,6 +116,7 @@ def main(argv=None):
         return
     if args.report:
         runner.restore_archived()
+        runner.check_unit_configs()
         results = {run.name: [runner.result(run.name, s) for s in run.seeds
                               if osp.isfile(runner.result_file(run.name, s))]
                    for run in cfg.runs}

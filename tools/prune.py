@@ -49,6 +49,7 @@ from mmengine.runner import Runner
 import astro_mm  # noqa: F401
 from astro_mm.apis import finetune_config
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
+from astro_mm.engine.optimizers.alternating_constructor import WRAPPER_KEYS
 from astro_mm.models.modulation import unmodulated_copy
 from astro_mm.models.pruning import (BASELINE_PRUNERS, PruneResult,
                                      export_pruned, inner_widths,
@@ -173,10 +174,17 @@ def pruned_config(cfg: Config, widths: dict, checkpoint: str,
                         if not _needs_algorithm(h)]
     out.pop('model_wrapper_cfg', None)
     if 'tnet' in cfg.optim_wrapper:
-        out.optim_wrapper = ConfigDict(
-            type='OptimWrapper', optimizer=cfg.optim_wrapper.tnet.optimizer)
-        if 'clip_grad' in cfg.optim_wrapper.tnet:
-            out.optim_wrapper.clip_grad = cfg.optim_wrapper.tnet.clip_grad
+        # the TNet's wrapper as AlternatingOptimWrapperConstructor builds
+        # it: its own settings over the shared ones (e.g. --amp's type and
+        # dtype), so the fine-tune runs in the training's precision
+        tnet = dict(cfg.optim_wrapper.tnet)
+        wrapper = {key: tnet.get(key, cfg.optim_wrapper.get(key))
+                   for key in WRAPPER_KEYS
+                   if key in tnet or key in cfg.optim_wrapper}
+        wrapper.setdefault('type', 'OptimWrapper')
+        out.optim_wrapper = ConfigDict(wrapper, optimizer=tnet['optimizer'])
+        if 'clip_grad' in tnet:
+            out.optim_wrapper.clip_grad = tnet['clip_grad']
     return finetune_config(out, finetune_epochs, finetune_lr, checkpoint)
 
 

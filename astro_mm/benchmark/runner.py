@@ -44,6 +44,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 
+from .suite import SuiteConfigError
+
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
 # what an archived unit keeps (globs relative to its unit dir): everything
 # the table and the figures read, nothing they do not (weights, logs)
@@ -152,6 +154,35 @@ class SuiteRunner:
     def result(self, run_name: str, seed: int) -> dict:
         return read_json(self.result_file(run_name, seed))
 
+    def check_unit_configs(self) -> None:
+        """Refuse a unit whose result came from another config than its
+        run now names (its table row would quietly mean the old config, and
+        its checkpoints would resume into the new one).
+
+        Results written before the runner recorded the config carry none and
+        are taken as they are.
+
+        Raises:
+            SuiteConfigError: The recorded config or cfg_options differ.
+        """
+        for run, seed in self.units():
+            if osp.isfile(self.result_file(run.name, seed)):
+                self._check_unit_config(run, seed)
+
+    def _check_unit_config(self, run, seed: int) -> None:
+        result = self.result(run.name, seed)
+        recorded = (result.get('config'), result.get('cfg_options', []))
+        if recorded[0] is None or recorded == (run.config,
+                                                list(run.cfg_options)):
+            return
+        raise SuiteConfigError(
+            f'unit {run.name} seed {seed} in '
+            f'{self.unit_dir(run.name, seed)} was run with config '
+            f'{recorded[0]} (cfg_options {recorded[1]}); the suite now names '
+            f'{run.config} (cfg_options {list(run.cfg_options)}). Move that '
+            'folder away (or use another --work-dir) to rerun it, or restore '
+            'the old config to reprint it')
+
     # ------------------------------------------------------------ archive
     def archive_dir(self, run_name: str, seed: int) -> str:
         return osp.join(self.archive, run_name, f'seed{seed}')
@@ -197,6 +228,7 @@ class SuiteRunner:
         """Run what is not finished; return every run's per-seed results."""
         self.restore_archived()
         units = self.units()
+        self.check_unit_configs()
         todo = [(r, s) for r, s in units if not self.is_done(r.name, s)]
         self.units_done_before = len(units) - len(todo)
         self.log(f'{len(units)} units ({len(units) - len(todo)} finished '
@@ -223,7 +255,8 @@ class SuiteRunner:
             self.result_file(run.name, seed)) else {})
         result = (self._run_cls(run, seed, previous) if run.task == 'cls'
                   else self._run_det(run, seed))
-        result.update(run=run.name, seed=seed,
+        result.update(run=run.name, seed=seed, config=run.config,
+                      cfg_options=list(run.cfg_options),
                       minutes=round(previous.get('minutes', 0.) +
                                     (time.time() - start) / 60, 2))
         write_json(result, self.result_file(run.name, seed))

@@ -3,9 +3,10 @@ section 1; the baselines of issue "A pruning benchmark worth the name").
 
 Fashion-MNIST (Debian's package: real photographs of clothing), all 60,000
 training images and all 10,000 test images; ResNet-20 (the CIFAR ResNet,
-0.27 M parameters) with a stride-2 stem, 4 epochs, SGD 0.1 with a cosine
-decay per iteration (configs/resnet/resnet20-cifar-s2_1xb128-4e_fashion-
-mnist.py, which says why the stem). Seeds 0, 1, 2 for every row.
+0.27 M parameters) with a stride-2 stem, 5 epochs in bfloat16 autocast, SGD
+0.1 with a cosine decay per iteration (configs/resnet/resnet20-cifar-s2_
+1xb128-amp-5e_fashion-mnist.py; configs/_base_/schedules/fashion-mnist_amp-
+5e.py says why bfloat16 and 5 epochs). Seeds 0, 1, 2 for every row.
 
 Rows:
 
@@ -28,20 +29,22 @@ Rows:
 Every pruned row: the budget counts the backbone's parameters (the prunable
 inner channels of each block); batch norms recalibrated on 50 training
 batches; then the same fine-tune: 1 epoch over the 60,000 images at lr
-0.01, cosine to 0 per iteration.
+0.01, cosine to 0 per iteration, in the training's precision.
 
 Two units run at once, each tool on one thread (SuiteRunner's workers).
-Measured: 163.6 minutes on the 2-core CPU of this project, 319 unit-minutes
-(benchmarks/RESULTS.md, with the table and its reading); resumable (re-run
-the command), and every finished unit's results are archived in
+Its runtime, table and reading are in benchmarks/RESULTS.md. Resumable
+(re-run the command), and every finished unit's results are archived in
 benchmarks/runs/, so a fresh clone reprints the table without training.
+(The first run of this study, 4 epochs in float32, 163.6 minutes, is
+archived in git history: benchmarks/runs/converged-study_fashion-mnist at
+commit 4346ecf.)
 
     python tools/benchmark.py configs/suites/converged-study_fashion-mnist.py
 """
 suite = dict(
     name='converged-study_fashion-mnist',
     title='Fashion-MNIST (real data, 60k images), ResNet-20 (stride-2 stem), '
-    '4 epochs, 3 seeds: plain / CDS / AstroNet / MA-Net (paper-faithful and '
+    '5 epochs (bfloat16), 3 seeds: plain / CDS / AstroNet / MA-Net (paper-faithful and '
     'budget-aware) / 5 standard pruners at budgets 0.6 and 0.4, same '
     '1-epoch fine-tune',
     seeds=[0, 1, 2],
@@ -66,13 +69,13 @@ suite = dict(
             top1_l1_40='plain.pruned.l1_40.top1_finetuned')))
 
 CONFIGS = dict(
-    plain='configs/resnet/resnet20-cifar-s2_1xb128-4e_fashion-mnist.py',
-    cds='configs/cds/cds_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py',
+    plain='configs/resnet/resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist.py',
+    cds='configs/cds/cds_resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist.py',
     astronet='configs/astronet/'
-    'astronet_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py',
-    manet='configs/manet/manet_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py',
+    'astronet_resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist.py',
+    manet='configs/manet/manet_resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist.py',
     **{f'{method}_b{budget}': f'configs/{method}/{method}-budget{budget}_'
-       'resnet20-cifar-s2_1xb128-4e_fashion-mnist.py'
+       'resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist.py'
        for method in ('astronet', 'manet') for budget in (60, 40)})
 PRUNERS = ('random', 'l1', 'bn_scale', 'taylor', 'group_norm')
 BUDGETS = (60, 40)

@@ -1,0 +1,12 @@
+"""Budget-aware MA-Net ResNet-20 (target 0.6) on Fashion-MNIST, a row of the
+converged study: its schedule (5 epochs, bfloat16 autocast;
+configs/_base_/schedules/fashion-mnist_amp-5e.py says why), otherwise manet-
+budget60_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py.
+"""
+_base_ = [
+    './manet-budget60_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py',
+    '../_base_/schedules/fashion-mnist_amp-5e.py',
+]
+optim_wrapper = _base_.amp_wrapper
+param_scheduler = _base_.amp_scheduler
+train_cfg = _base_.amp_train_cfg
