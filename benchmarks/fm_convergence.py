@@ -14,7 +14,9 @@ it through tools/test.py, seed by seed:
   horizontal flip of the longer Fashion-MNIST configs: why the study trains
   without them;
 * ``1x_fp32``: the config's schedule with the autocast in float32 (a no-op):
-  what bfloat16 costs in top-1, if anything.
+  what bfloat16 costs in top-1, if anything. (On a CPU without native
+  bfloat16, AutocastOptimWrapper trains every run in float32: each result
+  records the machine, and the script warns.)
 
 Each run's result is kept in ``WORK_DIR/<config>/<run>_seed<s>/result.json``;
 a re-run skips finished runs and resumes an interrupted training. Runs go
@@ -132,22 +134,39 @@ def run_one(name: str, seed: int, work_root: str, config: str,
           '--cfg-options'] + options, osp.join(work_dir, 'test.log'))
     with open(osp.join(test_dir, 'metrics.json')) as f:
         top1 = json.load(f)['summary']['cls']['top1']
+    from astro_mm.benchmark.runner import machine_record
     atomic_write_bytes(json.dumps(dict(
         run=name, seed=seed, top1=top1, checkpoint=checkpoint,
+        machine=machine_record(),
         minutes=round((time.time() - start) / 60, 2))).encode(), result_file)
     log(f'{name} seed {seed}: top-1 {top1:.2f}')
     return top1
 
 
-def done_top1(name: str, seeds, work_root: str) -> float:
+def done_mean(name: str, key: str, seeds, work_root: str) -> float:
+    """Mean of ``key`` ('top1' or 'minutes') of run ``name`` over the
+    seeds; nan unless every seed is done."""
     values = []
     for seed in seeds:
         path = osp.join(work_root, f'{name}_seed{seed}', 'result.json')
         if not osp.isfile(path):
             return math.nan
         with open(path) as f:
-            values.append(json.load(f)['top1'])
+            values.append(json.load(f)[key])
     return statistics.mean(values)
+
+
+def done_machines(name: str, seeds, work_root: str) -> set:
+    """``machine.native_bfloat16`` of run ``name``'s finished seeds (None
+    for a result from before it was recorded)."""
+    record = set()
+    for seed in seeds:
+        path = osp.join(work_root, f'{name}_seed{seed}', 'result.json')
+        if osp.isfile(path):
+            with open(path) as f:
+                record.add(json.load(f).get('machine', {}).get(
+                    'native_bfloat16'))
+    return record
 
 
 def main(argv=None):
@@ -162,7 +181,12 @@ def main(argv=None):
                         default=list(RUNS),
                         help='which runs to train now (the last line reads '
                         'every run that is done)')
+    parser.add_argument('--threads', type=int,
+                        help='threads of each tool (default: torch\'s)')
     args = parser.parse_args(argv)
+    if args.threads:  # inherited by the tools this script starts
+        os.environ.update(OMP_NUM_THREADS=str(args.threads),
+                          MKL_NUM_THREADS=str(args.threads))
     os.chdir(ROOT)
     epochs = config_epochs(args.config, args.runs)
     work_root = osp.join(args.work_dir,
@@ -170,10 +194,27 @@ def main(argv=None):
     for name in args.runs:
         for seed in args.seeds:
             run_one(name, seed, work_root, args.config, epochs)
-    top1 = {name: done_top1(name, args.seeds, work_root) for name in RUNS}
+    top1 = {name: done_mean(name, 'top1', args.seeds, work_root)
+            for name in RUNS}
+    minutes = {name: done_mean(name, 'minutes', args.seeds, work_root)
+               for name in RUNS}
     for name, value in top1.items():
         if math.isnan(value):
             log(f'WARNING: {name} is not done for every seed; printed as nan')
+        else:
+            log(f'{name}: top-1 {value:.2f}, {minutes[name]:.1f} minutes '
+                '(training and test, mean over seeds)')
+    machines = {name: done_machines(name, args.seeds, work_root)
+                for name in RUNS}
+    emulated = sorted(name for name, record in machines.items()
+                      if False in record)
+    if emulated:
+        # AutocastOptimWrapper trained these in float32: 1x is 1x_fp32 there
+        log('WARNING: run(s) ' + ', '.join(emulated) + ' ran on a CPU '
+            'without native bfloat16, so in float32 (AutocastOptimWrapper\'s '
+            'fallback), whatever the config says')
+    # only a fair ratio when both ran on an otherwise quiet machine
+    log(f'1x_fp32 / 1x minutes: {minutes["1x_fp32"] / minutes["1x"]:.2f}')
     print(f'fm_convergence: epochs={epochs} top1_1x={top1["1x"]:.2f} '
           f'top1_2x={top1["2x"]:.2f} gap={top1["2x"] - top1["1x"]:.2f} '
           f'top1_1x_aug={top1["1x_aug"]:.2f} '

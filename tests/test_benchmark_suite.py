@@ -271,6 +271,14 @@ def test_a_unit_of_another_config_is_refused_not_reused(tmp_path):
     runner.run()
     result = runner.result('a', 0)
     assert (result['config'], result['cfg_options']) == (config, [])
+    # the machine that ran it: an autocast config's precision depends on it
+    import torch
+    from astro_mm.engine.optimizers.autocast_optim_wrapper import \
+        native_bfloat16
+    assert result['machine'] == dict(
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        native_bfloat16=native_bfloat16('cpu'),
+        cuda=torch.cuda.is_available())
     runner.check_unit_configs()  # the same config: accepted
     assert runner.run()['a'][0]['top1'] == 50.0
 
@@ -287,3 +295,18 @@ def test_a_unit_of_another_config_is_refused_not_reused(tmp_path):
     # a result from before the config was recorded is taken as it is
     write_json(dict(top1=40.0, run='a', seed=0), runner.result_file('a', 0))
     moved.check_unit_configs()
+
+
+def test_units_from_machines_with_and_without_bfloat16_are_flagged():
+    """A study resumed on a CPU without native bfloat16 trains its autocast
+    rows in float32: the report names the units of each kind."""
+    from astro_mm.benchmark.runner import machine_mix_warning
+    native = dict(native_bfloat16=True)
+    results = dict(plain=[dict(seed=0, machine=native),
+                          dict(seed=1, machine=native)],
+                   manet=[dict(seed=0, machine=native)])
+    assert machine_mix_warning(results) is None
+    results['manet'].append(dict(seed=1, machine=dict(native_bfloat16=False)))
+    message = machine_mix_warning(results)
+    assert 'with native bfloat16: plain s0, plain s1, manet s0' in message
+    assert 'without native bfloat16: manet s1' in message

@@ -259,7 +259,8 @@ def test_every_row_has_a_config():
         'cds_resnet18_1xb64-3e_demo-cifar.py',
         'cds_resnet18-cifar_1xb64-3e_demo-cifar.py',
         'cds_resnet18-cifar_1xb128-5e_fashion-mnist.py',
-        'cds_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py'
+        'cds_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py',
+        'cds_resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist.py'
     }
     assert len(DETECTOR_CDS_CONFIGS) == 8
 

@@ -184,3 +184,6 @@ def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
     assert lines['pruned b40'].split('|')[-3].strip() == '1'
     assert '| plain |' not in out  # no unit of plain finished
     assert not (work / 'plain').exists() and not (work / 'table.md').exists()
+    # the figures that need no weights are drawn from the results alone
+    assert (work / 'figures' / 'params_vs_accuracy.png').stat().st_size > 0
+    assert 'gradcam: skipped, it loads checkpoints' in out

@@ -11,7 +11,8 @@ beside the paper's value, params, FLOPs, time) and the figures under
 Re-running continues where a crash or Ctrl-C stopped it: finished runs are
 skipped, an interrupted training resumes from its last checkpoint.
 ``--workers N`` (or the suite's ``workers``) runs N units at once;
-``--report`` prints the table of the units finished so far and runs nothing.
+``--report`` prints the table of the units finished so far, draws the
+figures that need no weights, and trains nothing.
 
 ``--plan`` trains nothing: it costs the suite before any machine is booked
 (:mod:`astro_mm.benchmark.planner`): a few real training steps of each run
@@ -41,7 +42,16 @@ from astro_mm.compat import atomic_write_bytes  # noqa: E402
 
 
 def log(message: str) -> None:
-    print(f'[suite {time.strftime("%H:%M:%S")}] {message}', flush=True)
+    # one write per line: two workers' lines must not interleave
+    print(f'[suite {time.strftime("%H:%M:%S")}] {message}\n', end='',
+          flush=True)
+
+
+def warn_machine_mix(results) -> None:
+    from astro_mm.benchmark.runner import machine_mix_warning
+    message = machine_mix_warning(results)
+    if message:
+        log(f'WARNING: {message}')
 
 
 def parse_args(argv=None):
@@ -55,9 +65,10 @@ def parse_args(argv=None):
                         help='list the units and what is finished, run nothing')
     parser.add_argument('--no-figures', action='store_true')
     parser.add_argument('--report', action='store_true',
-                        help='run nothing: print the table of the units '
-                        'finished so far (a long study in progress; the '
-                        'seeds column says how many each row has)')
+                        help='train nothing: print the table of the units '
+                        'finished so far and draw the figures that need no '
+                        'weights (a long study in progress; the seeds '
+                        'column says how many each row has)')
     parser.add_argument('--workers', type=int,
                         help='units run at once, each tool with cores // '
                         'workers threads (default: the suite\'s workers, '
@@ -120,7 +131,12 @@ def main(argv=None):
         results = {run.name: [runner.result(run.name, s) for s in run.seeds
                               if osp.isfile(runner.result_file(run.name, s))]
                    for run in cfg.runs}
-        print(to_markdown(cfg, build_rows(cfg, results)), flush=True)
+        rows = build_rows(cfg, results)
+        print(to_markdown(cfg, rows), flush=True)
+        warn_machine_mix(results)
+        if not args.no_figures:
+            from astro_mm.benchmark.figures import make_figures
+            make_figures(runner, rows, log=log, with_checkpoints=False)
         return
     start = time.time()
     prepare_data(cfg.suite.prepare, args.data_root, log=log)
@@ -135,6 +151,7 @@ def main(argv=None):
                         results=results), indent=2).encode(), out + '.json')
     print('\n' + table, flush=True)
     log(f'table: {out}.md, .csv, .json')
+    warn_machine_mix(results)
     if not args.no_figures:
         from astro_mm.benchmark.figures import make_figures
         make_figures(runner, rows, log=log)

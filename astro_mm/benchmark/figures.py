@@ -75,8 +75,11 @@ def _first_seed_dir(runner, run) -> str:
 
 
 def make_figures(runner, rows: List[dict], delta: float = 1e-3,
-                 log: Callable[[str], None] = print) -> Dict[str, str]:
-    """Draw every figure the suite's results allow; return name -> PNG."""
+                 log: Callable[[str], None] = print,
+                 with_checkpoints: bool = True) -> Dict[str, str]:
+    """Draw every figure the suite's results allow; return name -> PNG.
+    ``with_checkpoints=False`` (``--report``: units restored from an
+    archive have no weights) skips the figures that load a model."""
     from astro_mm.analysis import (gradcam_compare, plot_et_curves,
                                    plot_p_histograms, plot_params_vs_accuracy)
     out_dir = osp.join(runner.work_dir, 'figures')
@@ -103,7 +106,9 @@ def make_figures(runner, rows: List[dict], delta: float = 1e-3,
             astronet, osp.join(out_dir, 'et_curves.png'))
     plain = [run for run in cls_runs if run.method == 'plain']
     astro = [run for run in cls_runs if run.method in ('astronet', 'manet')]
-    if plain and astro and not _takes_photos(runner, plain[0]):
+    if plain and astro and not with_checkpoints:
+        log('figure gradcam: skipped, it loads checkpoints (--report)')
+    elif plain and astro and not _takes_photos(runner, plain[0]):
         log('figure gradcam: skipped, the classifiers do not take RGB '
             'photos (Grad-CAM is drawn on photos of scikit-image)')
     elif plain and astro:

@@ -81,6 +81,38 @@ def _options_dict(options: List[str]) -> dict:
     return parsed
 
 
+def machine_record() -> dict:
+    """What a unit's result.json keeps of the machine that ran it: the CPU's
+    vector capability, and whether it computes bfloat16 natively (where it
+    does not, an autocast config trained in float32: AutocastOptimWrapper)."""
+    import torch
+    from astro_mm.engine.optimizers.autocast_optim_wrapper import \
+        native_bfloat16
+    return dict(cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                native_bfloat16=native_bfloat16('cpu'),
+                cuda=torch.cuda.is_available())
+
+
+def machine_mix_warning(results: Dict[str, List[dict]]) -> Optional[str]:
+    """A warning when a suite's units ran on machines that differ in native
+    bfloat16 (a study resumed on another machine): its bfloat16-autocast
+    rows then trained in two precisions; None when they do not differ."""
+    groups: Dict[str, List[str]] = {}
+    for name, unit_results in results.items():
+        for result in unit_results:
+            native = result.get('machine', {}).get('native_bfloat16')
+            groups.setdefault({True: 'with', False: 'without'}.get(
+                native, 'unrecorded'), []).append(
+                    f'{name} s{result.get("seed")}')
+    if len(groups) < 2:
+        return None
+    return ('units ran on machines that differ in native bfloat16, so a '
+            'bfloat16-autocast config trained in float32 on those without '
+            'it (AutocastOptimWrapper): ' + '; '.join(
+                f'{key} native bfloat16: {", ".join(units)}'
+                for key, units in sorted(groups.items())))
+
+
 class ToolError(RuntimeError):
     """A tool of this repo exited non-zero; the message holds its log tail."""
 
@@ -257,6 +289,7 @@ class SuiteRunner:
                   else self._run_det(run, seed))
         result.update(run=run.name, seed=seed, config=run.config,
                       cfg_options=list(run.cfg_options),
+                      machine=machine_record(),
                       minutes=round(previous.get('minutes', 0.) +
                                     (time.time() - start) / 60, 2))
         write_json(result, self.result_file(run.name, seed))

@@ -6,7 +6,9 @@ training images and all 10,000 test images; ResNet-20 (the CIFAR ResNet,
 0.27 M parameters) with a stride-2 stem, 5 epochs in bfloat16 autocast, SGD
 0.1 with a cosine decay per iteration (configs/resnet/resnet20-cifar-s2_
 1xb128-amp-5e_fashion-mnist.py; configs/_base_/schedules/fashion-mnist_amp-
-5e.py says why bfloat16 and 5 epochs). Seeds 0, 1, 2 for every row.
+5e.py says why bfloat16 and 5 epochs; on a CPU without native bfloat16 the
+units train in float32, AutocastOptimWrapper's fallback, and each unit's
+result.json records its machine). Seeds 0, 1, 2 for every row.
 
 Rows:
 
