@@ -160,6 +160,10 @@ def test_pruned_config_fine_tunes_in_the_training_precision():
     assert amp.optim_wrapper.dtype == 'bfloat16'
     assert amp.optim_wrapper.optimizer.type == sgd.type == 'SGD'
     assert amp.optim_wrapper.optimizer.lr == 0.01
+    # the wrapper's float32 fallback switch is a shared setting too
+    cfg.optim_wrapper.float32_if_emulated = False
+    assert pruned_config(cfg, widths, 'pruned.pth', 1, 0.01
+                         ).optim_wrapper.float32_if_emulated is False
     cfg.optim_wrapper.tnet.dtype = 'float32'  # the TNet's own wins
     assert pruned_config(cfg, widths, 'pruned.pth', 1,
                          0.01).optim_wrapper.dtype == 'float32'

@@ -11,7 +11,7 @@ from mmengine.registry import OPTIM_WRAPPERS, OPTIMIZERS
 from astro_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 # settings of every wrapper, accepted at the top level (tools/train.py --amp)
-WRAPPER_KEYS = ('type', 'loss_scale', 'dtype')
+WRAPPER_KEYS = ('type', 'loss_scale', 'dtype', 'float32_if_emulated')
 
 
 def _build(cfg: dict, params: Iterable) -> object:

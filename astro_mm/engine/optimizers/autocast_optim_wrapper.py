@@ -9,8 +9,8 @@ device is visible.
 
 bfloat16 only pays where the hardware computes it: on a CPU without native
 bfloat16 (oneDNN needs avx512_bf16 or AMX) torch emulates it, and a
-ResNet-20 step measured 14x slower than in float32 (2.1 s against 0.15 s,
-AMD EPYC with AVX2 only; RESULTS.md). There the wrapper trains in float32,
+ResNet-20 step measured 14x slower than in float32 (2.4 s against 0.17 s,
+AMD EPYC with AVX2 only: benchmarks/autocast_speed.py, RESULTS.md). There the wrapper trains in float32,
 with a warning, unless ``float32_if_emulated=False``: the result is as
 accurate (float32 is the reference bfloat16 approximates), only the
 precision named in the config is not the one used, which the warning and
@@ -64,16 +64,15 @@ class AutocastOptimWrapper(OptimWrapper):
             dtype = getattr(torch, dtype)
         self.cast_dtype = dtype
         self.float32_if_emulated = float32_if_emulated
-        self._checked_device = None
+        self._dtype_by_device = {}  # checked once per device, not per step
 
     def _autocast_dtype(self, device_type: str) -> torch.dtype:
         """``cast_dtype``, or float32 where bfloat16 would be emulated."""
-        if self._checked_device != device_type:
-            self._checked_device = device_type
-            self._fallback = (self.cast_dtype == torch.bfloat16 and
-                              self.float32_if_emulated and
-                              not native_bfloat16(device_type))
-            if self._fallback:
+        if device_type not in self._dtype_by_device:
+            emulated = (self.cast_dtype == torch.bfloat16 and
+                        self.float32_if_emulated and
+                        not native_bfloat16(device_type))
+            if emulated:
                 print_log(
                     f'AutocastOptimWrapper: this {device_type} has no native '
                     'bfloat16 (torch would emulate it, about 14x slower than '
@@ -81,7 +80,9 @@ class AutocastOptimWrapper(OptimWrapper):
                     'optim_wrapper.dtype=bfloat16 (set optim_wrapper.'
                     'float32_if_emulated=False to keep bfloat16)',
                     logger='current', level=logging.WARNING)
-        return torch.float32 if self._fallback else self.cast_dtype
+            self._dtype_by_device[device_type] = (
+                torch.float32 if emulated else self.cast_dtype)
+        return self._dtype_by_device[device_type]
 
     @contextmanager
     def optim_context(self, model: nn.Module):
