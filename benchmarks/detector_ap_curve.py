@@ -77,6 +77,7 @@ def read_curve(work_dir: str, metric: str, eval_every: int) -> dict:
 
 def train(name: str, args) -> dict:
     config, metric = DETECTORS[name]
+    config = args.config or config
     work_dir = osp.join(args.work_dir, name)
     options = [
         f'train_cfg.max_iters={args.iters}',
@@ -118,6 +119,9 @@ def main(argv=None):
     parser.add_argument('--eval-every', type=int, default=100)
     parser.add_argument('--pretrained',
                         help='backbone checkpoint (default: the configs\')')
+    parser.add_argument('--config',
+                        help='a variant config of the one detector given '
+                        'to --detectors (default: its demo config)')
     parser.add_argument('--work-dir',
                         default='work_dirs/benchmarks/detector_ap_curve')
     parser.add_argument('--cfg-options', nargs='*', default=[],
@@ -125,6 +129,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.iters % args.eval_every:
         parser.error('--iters must be a multiple of --eval-every')
+    if args.config and len(args.detectors) != 1:
+        parser.error('--config names the config of one detector: give '
+                     f'exactly one to --detectors, got {args.detectors}')
+    if args.config and not osp.isfile(osp.join(ROOT, args.config)):
+        parser.error(f'--config: no such file {args.config}')
     os.chdir(ROOT)
     results = {name: train(name, args) for name in args.detectors}
     with open(osp.join(args.work_dir, 'curves.json'), 'w') as f:
