@@ -8,7 +8,7 @@ import os.path as osp
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ADAMW_CONDINST = 'configs/condinst/condinst_r18_fpn_adamw-400i_demo-coco.py'
+ADAMW_CONDINST = 'configs/condinst/condinst_r18_fpn_adamw-800i_demo-coco.py'
 
 
 @pytest.fixture(scope='module')
@@ -52,17 +52,17 @@ def test_a_variant_config_names_one_detector(ap_curve, capsys):
 
 def test_adamw_variants_change_only_optimizer_and_length():
     from mmengine.config import Config
-    for detector in ('condinst', 'boxinst'):
+    for detector, iters in (('condinst', 800), ('boxinst', 400)):
         base = Config.fromfile(osp.join(
             ROOT, f'configs/{detector}/{detector}_r18_fpn_200i_demo-coco.py'))
         variant = Config.fromfile(osp.join(
-            ROOT,
-            f'configs/{detector}/{detector}_r18_fpn_adamw-400i_demo-coco.py'))
+            ROOT, f'configs/{detector}/{detector}_r18_fpn_adamw-{iters}i'
+            '_demo-coco.py'))
         assert variant.optim_wrapper.optimizer == dict(
             type='AdamW', lr=1e-4, weight_decay=0.05)
-        assert variant.train_cfg.max_iters == 400
-        assert variant.param_scheduler[1].milestones == [320]
-        assert variant.default_hooks.checkpoint.interval == 400
+        assert variant.train_cfg.max_iters == iters
+        assert variant.param_scheduler[1].milestones == [int(iters * 0.8)]
+        assert variant.default_hooks.checkpoint.interval == iters
         assert variant.model.to_dict() == base.model.to_dict()
         assert variant.train_dataloader.to_dict() == \
             base.train_dataloader.to_dict()

@@ -1,6 +1,6 @@
 """BoxInst, R-18-FPN (box supervision only), on the demo COCO set, with
-the optimizer and length of ``condinst_r18_fpn_adamw-400i_demo-coco.py``:
-a probe of the demo's 5-AP target (issue "Real data answers the question",
+the optimizer of ``condinst_r18_fpn_adamw-800i_demo-coco.py``, 400
+iterations: a probe of the demo's 5-AP target (issue "Real data answers the question",
 section 2), which it does not pass. Its curve is in benchmarks/RESULTS.md.
 
 It differs from ``boxinst_r18_fpn_200i_demo-coco.py`` (mmdet's recipe at
