@@ -95,6 +95,12 @@ demo_param_scheduler = [
         milestones=[int(demo_max_iters * 0.8)],
         gamma=0.1),
 ]
+# AdamW for the demo detectors that learn too slowly under mmdet's SGD on
+# this set (the *_adamw-*i_demo-coco.py configs; curves in
+# benchmarks/RESULTS.md): DETR's optimizer family, FCOS's gradient clipping.
+demo_adamw_optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, weight_decay=0.05),
+    clip_grad=dict(max_norm=35, norm_type=2))
 demo_default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(

@@ -11,9 +11,7 @@ there; its box-supervised masks stay at 0 mask AP.
 _base_ = './boxinst_r18_fpn_200i_demo-coco.py'
 
 max_iters = 400
-optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, weight_decay=0.05),
-    clip_grad=dict(max_norm=35, norm_type=2))
+optim_wrapper = _base_.demo_adamw_optim_wrapper
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
