@@ -1,6 +1,8 @@
 """benchmarks/detector_ap_curve.py reads the AP of every evaluation back in
-order and takes a variant config for one detector only (no training here:
-its curves are in benchmarks/RESULTS.md)."""
+order and takes a variant config for one detector only; the demo
+detectors' AdamW variants change what their docstrings say; the mask probe
+refuses a missing file (no training here: the curves are in
+benchmarks/RESULTS.md)."""
 import importlib.util
 import json
 import os.path as osp
@@ -66,3 +68,51 @@ def test_adamw_variants_change_only_optimizer_and_length():
         assert variant.model.to_dict() == base.model.to_dict()
         assert variant.train_dataloader.to_dict() == \
             base.train_dataloader.to_dict()
+
+
+def test_boxinst_mask_path_trains_at_a_tenth_of_the_rate():
+    """The dynamic mask path (controller + mask head) gets lr 1e-5, every
+    other parameter AdamW's 1e-4; nothing else differs from the AdamW
+    BoxInst config but the length."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import MODELS
+    import astro_mm  # noqa: F401
+    base = Config.fromfile(osp.join(
+        ROOT, 'configs/boxinst/boxinst_r18_fpn_adamw-400i_demo-coco.py'))
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs/boxinst/boxinst_r18_fpn_adamw-masklr0.1-1200i'
+        '_demo-coco.py'))
+    assert cfg.model.to_dict() == base.model.to_dict()
+    assert cfg.train_cfg.max_iters == 1200
+    assert cfg.param_scheduler[1].milestones == [960]
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    lr_of = {}
+    for group in optimizer.param_groups:
+        for param in group['params']:
+            lr_of[id(param)] = group['lr']
+    slow = fast = 0
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        expected = 1e-5 if name.startswith(
+            ('bbox_head.controller.', 'mask_head.')) else 1e-4
+        assert lr_of[id(param)] == pytest.approx(expected), name
+        slow += expected == 1e-5
+        fast += expected == 1e-4
+    assert slow >= 3 and fast > slow
+
+
+def test_instance_mask_probe_names_a_missing_file(capsys):
+    spec = importlib.util.spec_from_file_location(
+        'instance_mask_probe',
+        osp.join(ROOT, 'benchmarks', 'instance_mask_probe.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit):
+        module.main([ADAMW_CONDINST, 'work_dirs/missing/iter_800.pth'])
+    assert 'no such file work_dirs/missing/iter_800.pth' in \
+        capsys.readouterr().err
