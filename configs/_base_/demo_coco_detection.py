@@ -101,6 +101,18 @@ demo_param_scheduler = [
 demo_adamw_optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=35, norm_type=2))
+# Their schedule: the same warm-up and step decay at 80 % of the run, which
+# follows train_cfg.max_iters (the runner sets the decay's `end` to it), so
+# each of those configs sets its length only.
+demo_adamw_param_scheduler = [
+    demo_param_scheduler[0],
+    dict(
+        type='astro_mm.ProportionalMultiStepLR',
+        by_epoch=False,
+        begin=0,
+        milestone_ratios=[0.8],
+        gamma=0.1),
+]
 demo_default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(

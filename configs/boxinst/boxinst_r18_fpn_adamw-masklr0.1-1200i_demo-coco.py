@@ -33,14 +33,4 @@ optim_wrapper = dict(
             'mask_head': dict(lr_mult=0.1),
         }))
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(
-        type='MultiStepLR',
-        by_epoch=False,
-        begin=0,
-        end=max_iters,
-        milestones=[int(max_iters * 0.8)],
-        gamma=0.1),
-]
 default_hooks = dict(checkpoint=dict(interval=max_iters))

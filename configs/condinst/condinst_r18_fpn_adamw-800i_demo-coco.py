@@ -15,14 +15,5 @@ _base_ = './condinst_r18_fpn_200i_demo-coco.py'
 max_iters = 800
 optim_wrapper = _base_.demo_adamw_optim_wrapper
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(
-        type='MultiStepLR',
-        by_epoch=False,
-        begin=0,
-        end=max_iters,
-        milestones=[int(max_iters * 0.8)],
-        gamma=0.1),
-]
+param_scheduler = _base_.demo_adamw_param_scheduler
 default_hooks = dict(checkpoint=dict(interval=max_iters))
