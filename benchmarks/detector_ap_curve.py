@@ -26,6 +26,10 @@ Example::
 
 (DETR keeps at most ``num_queries`` boxes per image: fewer
 queries need ``max_per_img`` lowered with them, or its top-k fails.)
+
+``--overfit N`` trains and evaluates on the first N training images only:
+whether the detector can fit what it sees, which tells a broken pipeline
+from a schedule too short for the val set.
 """
 import argparse
 import glob
@@ -90,6 +94,39 @@ def step_decay_options(config: str, iters: int) -> list:
             f'param_scheduler.1.milestones=[{int(iters * 0.8)}]']
 
 
+def overfit_options(config: str, work_dir: str, num_images: int) -> list:
+    """Overrides that train and evaluate on the first ``num_images``
+    training images (by image id).
+
+    A pipeline check: a detector that cannot fit a handful of images it is
+    evaluated on has a bug (data, matching, loss), not a short schedule.
+    The subset's COCO file is written into ``work_dir``.
+    """
+    from mmengine.config import Config
+    dataset = Config.fromfile(config).train_dataloader.dataset
+    source = osp.join(dataset.data_root, dataset.ann_file)
+    with open(source) as f:
+        coco = json.load(f)
+    images = sorted(coco['images'], key=lambda image: image['id'])
+    if not 1 <= num_images <= len(images):
+        raise ValueError(f'--overfit {num_images}: {source} has '
+                         f'{len(images)} training images; give 1 to that')
+    images = images[:num_images]
+    kept = {image['id'] for image in images}
+    subset = dict(coco, images=images, annotations=[
+        a for a in coco['annotations'] if a['image_id'] in kept])
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.abspath(osp.join(work_dir,
+                                f'instances_train_first{num_images}.json'))
+    with open(path, 'w') as f:
+        json.dump(subset, f)
+    return [f'train_dataloader.dataset.ann_file={path}',
+            f'val_dataloader.dataset.ann_file={path}',
+            'val_dataloader.dataset.data_prefix.img='
+            f'{dataset.data_prefix.img}',
+            f'val_evaluator.ann_file={path}']
+
+
 def train(name: str, args) -> dict:
     config, metric = DETECTORS[name]
     config = args.config or config
@@ -102,6 +139,8 @@ def train(name: str, args) -> dict:
     ] + step_decay_options(config, args.iters)
     if args.pretrained:
         options.append(f'model.backbone.init_cfg.checkpoint={args.pretrained}')
+    if args.overfit:
+        options += overfit_options(config, work_dir, args.overfit)
     options += args.cfg_options
     os.makedirs(work_dir, exist_ok=True)
     start = time.time()
@@ -136,6 +175,10 @@ def main(argv=None):
                         'to --detectors (default: its demo config)')
     parser.add_argument('--work-dir',
                         default='work_dirs/benchmarks/detector_ap_curve')
+    parser.add_argument('--overfit', type=int, metavar='N',
+                        help='train and evaluate on the first N training '
+                        'images only (a pipeline check, not a curve of the '
+                        'val set)')
     parser.add_argument('--cfg-options', nargs='*', default=[],
                         help='key=value overrides for every detector')
     args = parser.parse_args(argv)

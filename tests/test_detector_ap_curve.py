@@ -1,5 +1,6 @@
 """benchmarks/detector_ap_curve.py reads the AP of every evaluation back in
-order and takes a variant config for one detector only; the demo
+order, takes a variant config for one detector only and can train and
+evaluate on the same first training images (--overfit); the demo
 detectors' AdamW variants change what their docstrings say; the mask probe
 refuses a missing file (no training here: the curves are in
 benchmarks/RESULTS.md)."""
@@ -87,6 +88,38 @@ def test_curve_moves_only_a_fixed_step_decay(ap_curve):
         'param_scheduler.1.end=600', 'param_scheduler.1.milestones=[480]']
     assert ap_curve.step_decay_options(
         osp.join(ROOT, ADAMW_CONDINST), 600) == []
+
+
+def test_overfit_trains_and_evaluates_on_the_same_first_images(
+        ap_curve, tmp_path):
+    root = tmp_path / 'demo_coco'
+    (root / 'annotations').mkdir(parents=True)
+    coco = dict(
+        images=[dict(id=i, file_name=f'{i}.png', width=8, height=8)
+                for i in (3, 1, 2)],
+        annotations=[dict(id=10 + i, image_id=i, category_id=1,
+                          bbox=[0, 0, 4, 4], area=16, iscrowd=0)
+                     for i in (1, 2, 3, 3)],
+        categories=[dict(id=1, name='disk')])
+    (root / 'annotations' / 'instances_train.json').write_text(
+        json.dumps(coco))
+    config = tmp_path / 'detector.py'
+    config.write_text(
+        f'train_dataloader = dict(dataset=dict(data_root="{root}/", '
+        'ann_file="annotations/instances_train.json", '
+        'data_prefix=dict(img="train/")))\n')
+    options = ap_curve.overfit_options(str(config), str(tmp_path / 'run'), 2)
+    subset_file = str(tmp_path / 'run' / 'instances_train_first2.json')
+    assert options == [
+        f'train_dataloader.dataset.ann_file={subset_file}',
+        f'val_dataloader.dataset.ann_file={subset_file}',
+        'val_dataloader.dataset.data_prefix.img=train/',
+        f'val_evaluator.ann_file={subset_file}']
+    subset = json.loads(open(subset_file).read())
+    assert [image['id'] for image in subset['images']] == [1, 2]
+    assert sorted(a['id'] for a in subset['annotations']) == [11, 12]
+    with pytest.raises(ValueError, match='--overfit 4: .* has 3 training'):
+        ap_curve.overfit_options(str(config), str(tmp_path / 'run'), 4)
 
 
 def test_adamw_variants_change_only_optimizer_and_length():

@@ -217,7 +217,7 @@ def test_schedules_follow_the_runs_options(plans):
     demo = {r['run']: r for r in results['demo.py']['rows']}
     # each detector's max_iters in the demo suite
     assert demo['faster_rcnn_plain']['iters_per_device'] == 100
-    assert demo['detr_plain']['iters_per_device'] == 50
+    assert demo['detr_plain']['iters_per_device'] == 20
     assert 'unpruned widths' in ' '.join(demo['detr_manet']['notes'])
     budget = {r['run']: r for r in
               results['budget-pruning_fashion-mnist.py']['rows']}

@@ -19,7 +19,7 @@ It differs from ``boxinst_r18_fpn_adamw-400i_demo-coco.py`` in two things:
 - 1,200 iterations (step decay at 960), as the mask path now learns
   slower than the boxes: 5.9 / 9.1 mask AP at 800 / 1,200 on seed 0,
   4.4 / 7.9 on seed 1 (box AP 16.1 / 16.8 at the end). About 37 minutes
-  at one thread on the 2-core CPU, so the demo keeps its 50-iteration
+  at one thread on the 2-core CPU, so the demo keeps its 20-iteration
   path check.
 The pairwise colour term keeps mmdet's 10,000-iteration ramp.
 """
