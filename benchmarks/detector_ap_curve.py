@@ -110,7 +110,8 @@ def overfit_options(config: str, work_dir: str, num_images: int) -> list:
     images = sorted(coco['images'], key=lambda image: image['id'])
     if not 1 <= num_images <= len(images):
         raise ValueError(f'--overfit {num_images}: {source} has '
-                         f'{len(images)} training images; give 1 to that')
+                         f'{len(images)} training images; give 1 to '
+                         f'{len(images)}')
     images = images[:num_images]
     kept = {image['id'] for image in images}
     subset = dict(coco, images=images, annotations=[
