@@ -118,7 +118,9 @@ def test_overfit_trains_and_evaluates_on_the_same_first_images(
     subset = json.loads(open(subset_file).read())
     assert [image['id'] for image in subset['images']] == [1, 2]
     assert sorted(a['id'] for a in subset['annotations']) == [11, 12]
-    with pytest.raises(ValueError, match='--overfit 4: .* has 3 training images; give 1 to 3'):
+    with pytest.raises(
+            ValueError,
+            match='--overfit 4: .* has 3 training images; give 1 to 3'):
         ap_curve.overfit_options(str(config), str(tmp_path / 'run'), 4)
 
 
