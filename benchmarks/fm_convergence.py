@@ -189,6 +189,9 @@ def main(argv=None):
                           MKL_NUM_THREADS=str(args.threads))
     os.chdir(ROOT)
     epochs = config_epochs(args.config, args.runs)
+    # as the study does: a fresh clone has no data/fashion_mnist/ yet
+    from astro_mm.benchmark.runner import prepare_data
+    prepare_data(['fashion_mnist'], log=log)
     work_root = osp.join(args.work_dir,
                          osp.splitext(osp.basename(args.config))[0])
     for name in args.runs:

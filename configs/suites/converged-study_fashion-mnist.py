@@ -37,9 +37,11 @@ Two units run at once, each tool on one thread (SuiteRunner's workers).
 Its runtime, table and reading are in benchmarks/RESULTS.md. Resumable
 (re-run the command), and every finished unit's results are archived in
 benchmarks/runs/, so a fresh clone reprints the table without training.
-(The first run of this study, 4 epochs in float32, 163.6 minutes, is
-archived in git history: benchmarks/runs/converged-study_fashion-mnist at
-commit 4346ecf.)
+The archive holds one run of the whole study on one machine with native
+bfloat16 (about 131 minutes). Earlier archives are in git history at
+benchmarks/runs/converged-study_fashion-mnist: the first run, 4 epochs in
+float32, 163.6 minutes, at commit 4346ecf; a run in three parts on two
+kinds of machine, 12 of its units in float32, at commit 311fbf8.
 
     python tools/benchmark.py configs/suites/converged-study_fashion-mnist.py
 """
