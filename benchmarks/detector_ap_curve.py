@@ -6,8 +6,9 @@ each evaluation (box AP for Faster R-CNN and DETR, mask AP for CondInst and
 BoxInst, as in the demo's table) is read back from mmengine's
 ``vis_data/scalars.json``. The curve tells the cheapest schedule at which a
 detector reaches a given AP (the demo's target is 5.0), and what a longer
-schedule would buy. ``dino`` is not a demo row: DETR's faster-converging
-successor, for comparison with DETR on the same data.
+schedule would buy. ``dino`` and ``conditional_detr`` are not demo rows:
+DETR's faster-converging successors, for comparison with DETR on the same
+data.
 
 The backbone is the demo's plain classification checkpoint
 (``configs/resnet/resnet18_1xb64-3e_demo-cifar.py``; train it first, or pass
@@ -51,8 +52,12 @@ DETECTORS = {
     'condinst': ('configs/condinst/condinst_r18_fpn_200i_demo-coco.py',
                  'segm'),
     'boxinst': ('configs/boxinst/boxinst_r18_fpn_200i_demo-coco.py', 'segm'),
-    # not a demo row: DETR's faster-converging successor, for comparison
+    # not demo rows: DETR's faster-converging successors, for comparison
     'dino': ('configs/dino/dino-4scale_r18_adamw-1200i_demo-coco.py', 'bbox'),
+    'conditional_detr': (
+        'configs/conditional_detr/'
+        'conditional-detr_r18_adamw-1200i_demo-coco.py',
+        'bbox'),
 }
 
 

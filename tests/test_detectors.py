@@ -14,9 +14,13 @@ DETECTORS = {
                  ['bbox', 'segm']),
     'boxinst': ('configs/boxinst/boxinst_r18_fpn_200i_demo-coco.py',
                 ['bbox', 'segm']),
-    # DETR's successor, tried where DETR does not learn the demo set
+    # DETR's successors, tried where DETR does not learn the demo set
     'dino': ('configs/dino/dino-4scale_r18_adamw-1200i_demo-coco.py',
              ['bbox']),
+    'conditional_detr': (
+        'configs/conditional_detr/'
+        'conditional-detr_r18_adamw-1200i_demo-coco.py',
+        ['bbox']),
 }
 
 
