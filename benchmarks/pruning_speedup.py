@@ -22,13 +22,17 @@ every batch norm into its conv in both networks before timing (mmcv's
 ``fuse_conv_bn``, as a deployment would). ``--coupled`` also prunes the
 channels of each stage's residual stream (block outputs, shortcuts, the
 next stage's inputs: :mod:`astro_mm.models.pruning.coupled`), the lever
-that makes the additions and the stage outputs shrink too.
+that makes the additions and the stage outputs shrink too, and the stem's
+output channels where they are a group of their own (ResNet-50): that stem
+is then modulated too (unless ``--checkpoint`` gives the model), so that P
+ranks them like every other group (ResNet-18's stem writes into layer1's
+stream, ranked by the P of its blocks' outputs, and stays unmodulated).
 
 Figures per backbone: parameter and FLOP ratios, the median latency of each
 batch size, and the max abs difference between the pruned network's stage
 outputs and the modulated network's with the removed units' P set to 0 (the
-network the export promises to compute; with ``--coupled`` the unmodulated
-writers of a removed stage channel, the stem, are switched off too). The
+network the export promises to compute; with ``--coupled`` the norms
+that write a removed stage channel are switched off too). The
 last line is::
 
     pruning: params_ratio=<x> latency_ratio=<y> max_abs_diff=<z>
@@ -71,7 +75,7 @@ import astro_mm  # noqa: F401
 from astro_mm.compat import load_checkpoint_file
 from astro_mm.models.modulation import unmodulated_copy
 from astro_mm.models.pruning import export_pruned, silence_channels
-from astro_mm.models.pruning.coupled import kept_stage_channels
+from astro_mm.models.pruning.coupled import kept_stage_channels, stem_width
 from astro_mm.models.pruning.report import compare, format_report
 from astro_mm.registry import MODELS
 
@@ -82,13 +86,18 @@ CONFIGS = {
 }
 
 
-def build_algorithm(config: str, checkpoint=None):
+def build_algorithm(config: str, checkpoint=None, modulate_stem=False):
     """The config's MA-Net, all four stages as outputs (as in a detector),
-    in a W-round so that P is computed once and cached."""
+    in a W-round so that P is computed once and cached; with
+    ``modulate_stem`` the stem's conv has P too (nothing excluded)."""
     cfg = Config.fromfile(osp.join(ROOT, config))
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.architecture.backbone.out_indices = (0, 1, 2, 3)
     model_cfg.architecture.pop('init_cfg', None)
+    if modulate_stem:
+        layers = dict(model_cfg.get('modulated_layers') or {})
+        layers['exclude'] = []
+        model_cfg.modulated_layers = layers
     algorithm = MODELS.build(model_cfg)
     if checkpoint:
         state = load_checkpoint_file(checkpoint, map_location='cpu')
@@ -99,6 +108,16 @@ def build_algorithm(config: str, checkpoint=None):
             first_tnet_round += 1
         algorithm.set_round(first_tnet_round)
     return algorithm.eval()
+
+
+def stem_is_a_group(config: str) -> bool:
+    """Whether the config's backbone has a stem that is a channel group of
+    its own (:func:`~astro_mm.models.pruning.coupled.stem_width`); the
+    random state is left as it was."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    with torch.random.fork_rng(devices=[]):
+        backbone = MODELS.build(cfg.model.architecture.backbone)
+    return stem_width(backbone) is not None
 
 
 def plain_backbone(algorithm):
@@ -140,7 +159,13 @@ def max_abs_diff(algorithm, pruned_backbone, result, input_size) -> float:
 def measure(name: str, args) -> dict:
     checkpoint = args.checkpoint if name == args.backbones[0] else None
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        algorithm = build_algorithm(CONFIGS[name], checkpoint)
+        # coupled: where the stem is a channel group of its own (ResNet-50),
+        # it is modulated, so that P ranks its channels too (ResNet-18's
+        # stem shares layer1's stream, whose block outputs have P; a
+        # checkpoint's model keeps its own modulated layers)
+        algorithm = build_algorithm(
+            CONFIGS[name], checkpoint, modulate_stem=args.coupled
+            and not checkpoint and stem_is_a_group(CONFIGS[name]))
         result = export_pruned(algorithm, param_budget=args.budget,
                                round_to=args.round_to, coupled=args.coupled)
         before = plain_backbone(algorithm)

@@ -14,7 +14,8 @@ import astro_mm  # noqa: F401
 from astro_mm.models.pruning import (export_pruned, inner_widths,
                                      prune_baseline, silence_channels,
                                      stage_widths, strategy_for)
-from astro_mm.models.pruning.coupled import kept_stage_channels
+from astro_mm.models.pruning.coupled import (STEM, kept_stage_channels,
+                                             neck_widths)
 from astro_mm.registry import MODELS
 from conftest import ROOT
 from test_baseline_pruners import (METHODS, _batches,
@@ -23,7 +24,10 @@ from test_baseline_pruners import _classifier as _plain_classifier
 from test_pruning import _algorithm
 
 NAMES = ('resnet18-cifar', 'resnet50-cifar')
-ALL_METHODS = ('astro', ) + METHODS
+# astro_stem: the stem modulated too, so that P ranks its channels (a group
+# of its own in ResNet-50, part of layer1's stream in ResNet-18)
+ALL_METHODS = ('astro', 'astro_stem') + METHODS
+STEM_MODULATED = dict(modulated_layers=dict(exclude=[]))
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +39,9 @@ def mmpretrain_scope():
 
 def _prune(name, method, budget, **kwargs):
     """(the unpruned network, its coupled prune); astro: the algorithm."""
-    if method == 'astro':
-        algo = _algorithm(name)
+    if method.startswith('astro'):
+        algo = _algorithm(name, **(STEM_MODULATED if method == 'astro_stem'
+                                   else {}))
         return algo, export_pruned(algo, coupled=True, param_budget=budget,
                                    **kwargs)
     model = _plain_classifier(name)
@@ -49,7 +54,7 @@ def _switch_off_removed(model, method, result):
     """The unpruned network with every removed channel contributing
     nothing: the writers of removed stage channels and the norms of removed
     inner channels output 0 there. Returns its backbone."""
-    if method == 'astro':
+    if method.startswith('astro'):
         # the algorithm under the P the export realized (0 where an inner
         # or a modulated stage unit went); the unmodulated writers (the
         # stem) switched off by hand
@@ -73,8 +78,9 @@ def _outputs(model, backbone, inputs):
 @pytest.mark.parametrize('method', ALL_METHODS)
 def test_a_coupled_prune_that_removes_nothing_keeps_the_function(method):
     name = 'resnet18-cifar'
-    if method == 'astro':
-        model = _algorithm(name)
+    if method.startswith('astro'):
+        model = _algorithm(name, **(STEM_MODULATED if method == 'astro_stem'
+                                    else {}))
         result = export_pruned(model, threshold=0., coupled=True)
         backbone = model.architecture.backbone
     else:
@@ -100,8 +106,8 @@ def test_a_coupled_prune_that_removes_nothing_keeps_the_function(method):
 @pytest.mark.parametrize('name', NAMES)
 def test_a_coupled_prune_removes_exactly_the_removed_channels(name, method):
     model, result = _prune(name, method, 0.6)
-    full = stage_widths(model.architecture.backbone if method == 'astro'
-                        else model.backbone)
+    full = stage_widths(model.architecture.backbone
+                        if method.startswith('astro') else model.backbone)
     # stage channels went (not only inner ones), and the head followed
     assert any(result.stage_widths[s] < full[s] for s in full), \
         result.stage_widths
@@ -110,7 +116,7 @@ def test_a_coupled_prune_removes_exactly_the_removed_channels(name, method):
     backbone = _switch_off_removed(model, method, result)
     kept = kept_stage_channels(backbone, result.removed_channels)
     assert [int(k.numel()) for k in kept.values()] == \
-        list(result.stage_widths.values())
+        neck_widths(result.stage_widths)
     inputs = torch.randn(2, 3, 32, 32)
     logits, feats = _outputs(model, backbone, inputs)
     pruned_logits, pruned_feats = _outputs(result.model,
@@ -137,6 +143,40 @@ def test_a_coupled_prune_meets_its_param_budget(name, method):
                                       for p in backbone.parameters())
     assert result.widths == inner_widths(backbone)
     assert result.stage_widths == dict(stage_widths(backbone))
+
+
+@pytest.mark.parametrize('method', ('astro', 'astro_stem', 'l1'))
+def test_a_bottleneck_resnets_stem_is_a_group_of_its_own(method):
+    """ResNet-50's stem feeds layer1.0's conv1 and shortcut only: its
+    channels go as one group (stem conv, its norm, those two inputs) when
+    something ranks them (a baseline, or a modulated stem), never when the
+    stem has no P."""
+    model, result = _prune('resnet50-cifar', method, 0.6)
+    backbone = result.model.backbone
+    full = stage_widths(model.architecture.backbone
+                        if method.startswith('astro') else model.backbone)
+    assert list(full)[0] == STEM and full[STEM] == 8
+    width = result.stage_widths[STEM]
+    assert backbone.conv1.out_channels == backbone.bn1.num_features == width
+    first = backbone.layer1[0]
+    assert first.conv1.in_channels == first.downsample[0].in_channels == width
+    if method == 'astro':  # the stem has no P: nothing ranks its channels
+        assert width == full[STEM]
+        assert 'conv1' not in result.removed_channels
+    else:
+        assert width < full[STEM]
+        removed = result.removed_channels['conv1']
+        assert result.removed_channels['bn1'] == removed
+        assert len(removed) == full[STEM] - width
+    # ResNet-18's stem writes into layer1's stream: no group of its own
+    _, result18 = _prune('resnet18-cifar', method, 0.6)
+    assert STEM not in result18.stage_widths
+
+
+def test_a_modulated_stem_joins_the_first_stages_astrocyte():
+    algo = _algorithm('resnet50-cifar', **STEM_MODULATED)
+    groups = {layer.name: layer.group for layer in algo.layers}
+    assert groups['conv1'] == groups['layer1.0.conv1'] == 'layer1'
 
 
 def test_coupled_needs_p_of_the_stage_writers_and_a_params_budget():
@@ -173,7 +213,8 @@ def test_the_rebuilt_backbone_takes_its_stage_widths_from_the_meta(
                for k, v in own.items())
     assert dict(stage_widths(backbone)) == result.stage_widths
     # a width the backbone cannot have, named
-    with pytest.raises(ValueError, match="stage 'layer9'.*its stages: layer1"):
+    with pytest.raises(ValueError,
+                       match="stage 'layer9'.*its stages: (stem, )?layer1"):
         MODELS.build(dict(type='astro_mm.PrunedBackbone',
                           base=BACKBONES[name], widths=result.widths,
                           stage_widths={'layer9': 4}))

@@ -30,7 +30,7 @@ def mmpretrain_scope():
         yield
 
 
-def _algorithm(name, seed=0):
+def _algorithm(name, seed=0, **algorithm_options):
     torch.manual_seed(seed)
     arch = dict(
         type='mmpretrain.ImageClassifier',
@@ -43,7 +43,7 @@ def _algorithm(name, seed=0):
     algo = MODELS.build(dict(
         type='astro_mm.AlternatingAlgorithm', architecture=arch,
         modulator=dict(type='astro_mm.AstroNetModulator', width=4),
-        warmup_rounds=0))
+        warmup_rounds=0, **algorithm_options))
     # non-trivial batch norms, as after training
     for module in algo.architecture.modules():
         if isinstance(module, torch.nn.BatchNorm2d):

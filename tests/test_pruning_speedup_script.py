@@ -28,3 +28,21 @@ def test_speedup_takes_the_median_of_its_processes_and_keeps_its_last_line(
         assert timing['ratio'] == statistics.median(timing['ratios'])
     worst = max(t['ratio'] for t in report['latency'].values())
     assert f'latency_ratio={worst:.3f}' in lines[-1]
+
+
+def test_speedup_prunes_resnet50s_stem_group_by_its_p(tmp_path):
+    """ResNet-50's stem is a channel group of its own: with --coupled the
+    benchmark modulates it, the export ranks its channels by P with the
+    others', and the pruned network still computes what P says."""
+    out = tmp_path / 'report.json'
+    proc = run_tool('benchmarks/pruning_speedup.py', '--backbones', 'r50',
+                    '--budget', '0.6', '--coupled', '--input-size', '32',
+                    '--repeats', '1', '--processes', '1', '--json-out',
+                    str(out))
+    assert '53 modulated layers' in proc.stdout + proc.stderr  # 52 + stem
+    report, = json.loads(out.read_text())
+    widths = report['stage_widths']
+    assert list(widths)[0] == 'stem' and 1 <= widths['stem'] < 64
+    assert all(widths[f'layer{i + 1}'] < 256 * 2**i for i in range(4))
+    assert report['max_abs_diff'] < 1e-4
+    assert abs(report['params_ratio'] - 0.6) <= 0.02

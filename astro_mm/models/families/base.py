@@ -113,8 +113,10 @@ class BackboneFamily:
     # -- pruning and rebuilding --------------------------------------------
     def stage_widths(self, backbone: nn.Module) -> Optional[Dict[str, int]]:
         """Output width of every stage, in ``out_indices`` order (what a
-        detector's neck reads); None for a family whose stage widths never
-        change."""
+        detector's neck reads), after a ``'stem'`` entry where the stem is
+        a channel group of its own (no neck reads it:
+        :func:`~astro_mm.models.pruning.coupled.neck_widths`); None for a
+        family whose stage widths never change."""
         return None
 
     def shrink_stages(self, backbone: nn.Module,

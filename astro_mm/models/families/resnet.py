@@ -5,18 +5,23 @@ the detectors.
 
 * Modulated: every conv but the stem, P after the batch norm registered
   right after it (the default rules).
-* Stage groups: ``layer{i}`` (``timm_model.layer{i}``).
+* Stage groups: ``layer{i}`` (``timm_model.layer{i}``); a modulated stem
+  (``exclude=[]``) joins ``layer1``'s.
 * Prunable: the inner channels of residual blocks
   (:class:`~astro_mm.models.pruning.resnet_pruning.ResNetPruning`) and,
   coupled, the channels of each stage's residual stream
-  (:mod:`astro_mm.models.pruning.coupled`, Torch-Pruning).
-* Rebuilt: stage widths with Torch-Pruning, then the inner widths; the
-  stage widths are what FPN / ChannelMapper read (``sync_neck_widths``).
+  (:mod:`astro_mm.models.pruning.coupled`, Torch-Pruning), and where the
+  first block has a downsample (ResNet-50) the stem's output channels, a
+  group of their own.
+* Rebuilt: stage widths (and the stem's, where it is a group) with
+  Torch-Pruning, then the inner widths; the stage widths are what FPN /
+  ChannelMapper read (``sync_neck_widths``).
 * Grad-CAM: the last residual stage.
 
 Recognized by its blocks (convs conv1..convN with post-activation norms),
 not its class: any registered ResNet variant with such blocks works.
 """
+import re
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
@@ -34,6 +39,15 @@ class ResNetFamily(BackboneFamily):
     priority = 100
     strategy = ResNetPruning()
     supports_coupled = True
+
+    def stage_of(self, layer_name: str) -> str:
+        # the stem feeds the first stage: modulated (coupled pruning of
+        # ResNet-50's stem group), it joins that stage's astrocyte, so that
+        # MA-Net keeps one per stage
+        stem = re.match(r'^(timm_model\.)?(conv1|stem)(\.|$)', layer_name)
+        if stem:
+            return f'{stem.group(1) or ""}layer1'
+        return super().stage_of(layer_name)
 
     def stages(self, backbone: nn.Module,
                blocks: Sequence[str]) -> Dict[str, List[str]]:

@@ -386,7 +386,8 @@ def prune_baseline(model: nn.Module,
 
     Inner channels of residual blocks, and with ``coupled`` the channels of
     every stage's residual stream too (:mod:`.coupled`: block outputs,
-    shortcuts, the stem where it writes into the stream, the next stage's
+    shortcuts, the stem where it writes into the stream or is a group of
+    its own (ResNet-50), the next stage's
     and the head's inputs); the backbone keeps at most ``param_budget`` of
     its parameters (and at least ``param_budget - tolerance``). ``model``
     is left unchanged.

@@ -14,7 +14,12 @@ first block of the next stage (its conv1 and downsample conv) read it. So
 removing it removes one output channel of all those writers and one input
 channel of all those readers at once: the *coupled* pruning that makes
 block outputs, the residual additions and the next stage's inputs shrink,
-the latency lever inner pruning does not pull. Which layers are coupled is
+the latency lever inner pruning does not pull. Where the first block has
+a downsample (ResNet-50's bottleneck layout), the stem's output is read by
+that block's conv1 and shortcut only: a group of its own (:data:`STEM`),
+pruned like a stage (Torch-Pruning's own ResNet-50 examples prune it too;
+without it the stem's 112 x 112 maps, its max-pool and layer1.0's inputs
+keep their width whatever the budget). Which layers are coupled is
 what Torch-Pruning's DependencyGraph (Fang et al., DepGraph, CVPR 2023)
 derives from the traced graph, residual additions included; this module
 only names the groups (one per stage, rooted at the last conv of the
@@ -42,6 +47,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .resnet_pruning import ResNetPruning, _norm_name, _num_convs
 
 _NORMS = (_BatchNorm, nn.GroupNorm, nn.LayerNorm)
+# The name of the stem's channel group among the stage groups (and of its
+# width in ``meta.stage_widths``), where the first block has a downsample
+# branch: the stem's output then feeds that block's conv1 and shortcut
+# only, a group of its own that Torch-Pruning prunes like any other (as in
+# its ResNet-50 examples). No neck reads it.
+STEM = 'stem'
 
 
 @dataclass
@@ -142,13 +153,48 @@ def _last_conv(block: nn.Module) -> nn.Conv2d:
     return getattr(block, f'conv{_num_convs(block)}')
 
 
+def _first_block(backbone: nn.Module) -> nn.Module:
+    first_stage = next(iter(residual_stages(backbone).values()))
+    return backbone.get_submodule(first_stage[0])
+
+
+def _has_shortcut_conv(block: nn.Module) -> bool:
+    """Whether a block's shortcut has a conv (its ``conv1..convN`` are the
+    residual branch; any other conv is the downsample branch)."""
+    branch = {id(getattr(block, f'conv{i}'))
+              for i in range(1, _num_convs(block) + 1)}
+    return any(isinstance(m, nn.modules.conv._ConvNd) and id(m) not in branch
+               for m in block.modules())
+
+
+def stem_width(backbone: nn.Module) -> Optional[int]:
+    """The stem's output width where the stem is a group of its own (the
+    first block has a shortcut conv: ResNet-50's bottleneck layout), else
+    None (the stem writes into the first stage's stream: ResNet-18)."""
+    first = _first_block(backbone)
+    return first.conv1.in_channels if _has_shortcut_conv(first) else None
+
+
 def stage_widths(backbone: nn.Module) -> Dict[str, int]:
     """Output width of every stage of a ResNet: ``{'layer1': 64, ...}``
-    (what a detector's neck reads, in ``out_indices`` order)."""
+    (what a detector's neck reads, in ``out_indices`` order), preceded by
+    ``'stem'`` where the stem is a channel group of its own
+    (:func:`stem_width`; no neck reads it, see :data:`STEM`)."""
     modules = dict(backbone.named_modules())
-    return OrderedDict(
+    widths = OrderedDict()
+    stem = stem_width(backbone)
+    if stem is not None:
+        widths[STEM] = stem
+    widths.update(
         (stage, _last_conv(modules[blocks[-1]]).out_channels)
         for stage, blocks in residual_stages(backbone).items())
+    return widths
+
+
+def neck_widths(widths: Dict[str, int]) -> List[int]:
+    """The stage outputs of ``stage_widths`` (the stem's left out), in
+    order: what ``out_indices`` index."""
+    return [width for name, width in widths.items() if name != STEM]
 
 
 def _split(graph: tp.DependencyGraph, group: tp.Group):
@@ -234,6 +280,8 @@ def stage_groups(backbone: nn.Module, graph: tp.DependencyGraph
                 inner.add(id(getattr(block, f'conv{i}')))
                 inner.add(id(getattr(block, _norm_name(block, i))))
     groups = []
+    if stem_width(backbone) is not None:
+        groups.append(_stem_group(backbone, graph, stages, names))
     for stage, blocks in stages.items():
         root = _last_conv(modules[blocks[-1]])
         group = graph.get_pruning_group(
@@ -263,6 +311,41 @@ def stage_groups(backbone: nn.Module, graph: tp.DependencyGraph
             stage, 'stage', root, group, out_gated, in_gated, None,
             [names[id(m)] for m in out_gated if id(m) in names]))
     return groups
+
+
+def _stem_group(backbone: nn.Module, graph: tp.DependencyGraph,
+                stages: Dict[str, List[str]], names: Dict[int, str]
+                ) -> ChannelGroup:
+    """The group of the stem's output channels (:data:`STEM`), found from
+    what the first block reads: rooted at the one conv that writes them,
+    checked to write nothing inside a stage.
+
+    Raises:
+        ValueError: The first block's inputs are written by no conv, by
+            more than one, or by a layer of a stage.
+    """
+    reader = _first_block(backbone).conv1
+    group = graph.get_pruning_group(
+        reader, tp.prune_conv_in_channels,
+        idxs=list(range(reader.in_channels)))
+    out_gated, _ = _split(graph, group)
+    in_stage = [names.get(id(m), type(m).__name__) for m in out_gated
+                if any(names.get(id(m), '').startswith(s + '.')
+                       for s in stages)]
+    writers = [m for m in out_gated
+               if isinstance(m, nn.modules.conv._ConvNd)]
+    if in_stage or len(writers) != 1 or writers[0].groups != 1:
+        raise ValueError(
+            f'the inputs of the first block are written by '
+            f'{[names.get(id(m)) for m in out_gated]}; expected one '
+            f'ungrouped stem conv (and its norm) outside every stage')
+    root = writers[0]
+    group = graph.get_pruning_group(root, tp.prune_conv_out_channels,
+                                    idxs=list(range(root.out_channels)))
+    out_gated, in_gated = _split(graph, group)
+    return ChannelGroup(STEM, 'stage', root, group, out_gated, in_gated,
+                        None, [names[id(m)] for m in out_gated
+                               if id(m) in names])
 
 
 class ParamCount:

@@ -270,7 +270,9 @@ def prune_architecture(architecture: nn.Module,
     stream are pruned too (:mod:`.coupled`), through Torch-Pruning's
     dependency graph: every block's last conv and norm, the shortcut, the
     stem where it writes into the stream, and the inputs of the next stage
-    and the head. A stage channel's score is the **largest** P of the
+    and the head; where the stem is a group of its own (ResNet-50), its
+    channels too when the stem is modulated (else it has no P and stays
+    whole). A stage channel's score is the **largest** P of the
     modulated layers that write it (each block's last conv, the downsample
     conv). Why the maximum, not the mean or the product: a channel of the
     stream can only be removed from all its writers at once, and the

@@ -203,7 +203,8 @@ def sync_neck_widths(model_cfg, default_scope: Optional[str] = None
     widths = load_stage_widths(source)
     if not widths:
         return None
-    stages = list(widths.values())
+    from .coupled import neck_widths
+    stages = neck_widths(widths)  # the stem's width is no neck's input
     in_channels = [stages[i] for i in _out_indices(backbone['base'],
                                                     default_scope)]
     neck = model_cfg.get('neck')
