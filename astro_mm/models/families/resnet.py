@@ -28,6 +28,7 @@ from typing import Dict, List, Sequence
 from torch import nn
 
 from astro_mm.registry import FAMILIES
+from ..modulation.modulated_layers import DEFAULT_EXCLUDE
 from ..pruning.resnet_pruning import ResNetPruning
 from .base import BackboneFamily
 
@@ -41,12 +42,12 @@ class ResNetFamily(BackboneFamily):
     supports_coupled = True
 
     def stage_of(self, layer_name: str) -> str:
-        # the stem feeds the first stage: modulated (coupled pruning of
-        # ResNet-50's stem group), it joins that stage's astrocyte, so that
-        # MA-Net keeps one per stage
-        stem = re.match(r'^(timm_model\.)?(conv1|stem)(\.|$)', layer_name)
-        if stem:
-            return f'{stem.group(1) or ""}layer1'
+        # the stem (what is not modulated by default) feeds the first
+        # stage: modulated (coupled pruning of ResNet-50's stem group), it
+        # joins that stage's astrocyte, so that MA-Net keeps one per stage
+        if any(re.search(p, layer_name) for p in DEFAULT_EXCLUDE):
+            timm = layer_name.startswith('timm_model.')
+            return 'timm_model.layer1' if timm else 'layer1'
         return super().stage_of(layer_name)
 
     def stages(self, backbone: nn.Module,

@@ -153,11 +153,6 @@ def _last_conv(block: nn.Module) -> nn.Conv2d:
     return getattr(block, f'conv{_num_convs(block)}')
 
 
-def _first_block(backbone: nn.Module) -> nn.Module:
-    first_stage = next(iter(residual_stages(backbone).values()))
-    return backbone.get_submodule(first_stage[0])
-
-
 def _has_shortcut_conv(block: nn.Module) -> bool:
     """Whether a block's shortcut has a conv (its ``conv1..convN`` are the
     residual branch; any other conv is the downsample branch)."""
@@ -171,7 +166,8 @@ def stem_width(backbone: nn.Module) -> Optional[int]:
     """The stem's output width where the stem is a group of its own (the
     first block has a shortcut conv: ResNet-50's bottleneck layout), else
     None (the stem writes into the first stage's stream: ResNet-18)."""
-    first = _first_block(backbone)
+    first_stage = next(iter(residual_stages(backbone).values()))
+    first = backbone.get_submodule(first_stage[0])
     return first.conv1.in_channels if _has_shortcut_conv(first) else None
 
 
@@ -280,8 +276,9 @@ def stage_groups(backbone: nn.Module, graph: tp.DependencyGraph
                 inner.add(id(getattr(block, f'conv{i}')))
                 inner.add(id(getattr(block, _norm_name(block, i))))
     groups = []
-    if stem_width(backbone) is not None:
-        groups.append(_stem_group(backbone, graph, stages, names))
+    first_block = modules[next(iter(stages.values()))[0]]
+    if _has_shortcut_conv(first_block):  # the stem is a group of its own
+        groups.append(_stem_group(first_block, graph, stages, names))
     for stage, blocks in stages.items():
         root = _last_conv(modules[blocks[-1]])
         group = graph.get_pruning_group(
@@ -313,7 +310,7 @@ def stage_groups(backbone: nn.Module, graph: tp.DependencyGraph
     return groups
 
 
-def _stem_group(backbone: nn.Module, graph: tp.DependencyGraph,
+def _stem_group(first_block: nn.Module, graph: tp.DependencyGraph,
                 stages: Dict[str, List[str]], names: Dict[int, str]
                 ) -> ChannelGroup:
     """The group of the stem's output channels (:data:`STEM`), found from
@@ -324,7 +321,7 @@ def _stem_group(backbone: nn.Module, graph: tp.DependencyGraph,
         ValueError: The first block's inputs are written by no conv, by
             more than one, or by a layer of a stage.
     """
-    reader = _first_block(backbone).conv1
+    reader = first_block.conv1
     group = graph.get_pruning_group(
         reader, tp.prune_conv_in_channels,
         idxs=list(range(reader.in_channels)))
