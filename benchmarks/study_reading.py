@@ -34,6 +34,8 @@ import os.path as osp
 
 import numpy as np
 
+from astro_mm.analysis.et_curves import read_et_curve
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ARCHIVE = osp.join(ROOT, 'benchmarks', 'runs', 'converged-study_fashion-mnist')
 STANDARD = ('random', 'l1', 'bn_scale', 'taylor', 'group_norm')
@@ -54,11 +56,11 @@ def p_summary(archive, run):
         raise ValueError(f'{run}/seed0/p_history.npz holds no p/* arrays')
     first = np.concatenate([p[0].ravel() for p in layers])
     last = np.concatenate([p[-1].ravel() for p in layers])
-    e_t = [record['e_t']
-           for path in glob.glob(osp.join(archive, run, 'seed0', '*',
-                                          'vis_data', 'scalars.json'))
-           for record in map(json.loads, open(path)) if 'e_t' in record]
-    e_t_max = f'{max(e_t):.2g}' if e_t else '-'
+    try:
+        _, e_t = read_et_curve(osp.join(archive, run, 'seed0'))
+        e_t_max = f'{e_t.max():.2g}'
+    except ValueError:  # MA-Net logs no e^t
+        e_t_max = '-'
     print(f'{run}: mean P {first.mean():.4f} -> {last.mean():.4f}, range '
           f'{last.min():.3f}-{last.max():.3f}, below 0.5: '
           f'{int((last < 0.5).sum())}/{last.size}, max e^t {e_t_max}')
