@@ -81,7 +81,9 @@ def test_suite_killed_after_first_run_resumes_without_recomputing(
                          ('manet', 'pruned b70'), ('frcnn_manet', None)}
     plain, trained = rows['plain', 'trained'], rows['manet', 'trained']
     pruned = rows['manet', 'pruned b70']
-    assert 0 <= plain['top1']['mean'] <= 100 and plain['top1']['n'] == 1
+    # the table's row is the unit's measured top-1, one seed
+    assert plain['top1'] == dict(mean=json.loads(first.read_text())['top1'],
+                                 std=0.0, n=1)
     assert plain['paper'] == dict(top1=94.96, params_M=11.17)
     # the TNet only (no modulator) and a real cut
     assert trained['params_M'] == pytest.approx(plain['params_M'])
@@ -157,8 +159,9 @@ def test_bad_suite_configs_name_the_key(tmp_path):
     ("method='plain'", "method='plain', prune=dict(c=dict(param_budget=0.6, "
      "couple=True))",
      r"runs\[0\] \(a\)\.prune\.c: unknown keys \['couple'\] \(did you "
-     r"mean 'couple' -> 'coupled'\?\); allowed: \['coupled', 'finetune', "
-     r"'method', 'paper', 'param_budget', 'threshold'\]"),
+     r"mean 'couple' -> 'coupled'\?\); allowed: \['budget', 'coupled', "
+     r"'finetune', 'measure', 'method', 'paper', 'param_budget', 'rank', "
+     r"'threshold'\]"),
     ("method='plain'", "method='plain', prune=dict(c=dict(param_budget=0.6, "
      "coupled='yes'))", r"coupled must be True or False, got 'yes'"),
 ])
@@ -212,11 +215,52 @@ def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
     run = cfg.runs[0]
     with pytest.raises(ToolError, match='recorded'):
         runner._prune(run, 'c', run.prune.c, 'plain.pth', str(tmp_path), [],
-                      {})
+                      {}, 2)
     args = calls[0]
     assert args[0] == 'tools/prune.py' and '--coupled' in args
     assert args[args.index('--method') + 1] == 'l1'
-    assert args[args.index('--param-budget') + 1] == '0.6'
+    assert args[args.index('--budget') + 1] == '0.6'
+    assert args[args.index('--cost') + 1] == 'params'
+    # the unit's seed, so that random's channels differ between seeds
+    assert args[args.index('--seed') + 1] == '2'
+
+
+def test_prune_specs_take_a_budget_in_either_measure_and_a_ranking_rule(
+        tmp_path):
+    """budget / measure / rank reach tools/prune.py as given;
+    param_budget is budget in parameters; bad values name the tag."""
+    _, cfg, runner = _one_run_suite(
+        tmp_path,
+        "suite = dict(name='x')\nruns = [dict(name='a', task='cls', "
+        "method='plain', config='configs/resnet/"
+        "resnet18_1xb64-3e_demo-cifar.py', prune=dict("
+        "f60=dict(budget=0.6, measure='flops', method='l1', rank='cost'), "
+        "p40=dict(param_budget=0.4, method='taylor'), "
+        "early=dict(method='early')))]\n")
+    prune = cfg.runs[0].prune
+    f60 = runner.prune_args(prune.f60, 1)
+    assert f60 == ['--budget', '0.6', '--cost', 'flops', '--method', 'l1',
+                   '--rank', 'cost', '--seed', '1']
+    assert runner.prune_args(prune.p40, 0)[:4] == [
+        '--budget', '0.4', '--cost', 'params']
+    assert runner.prune_args(prune.early, 0) == ['--method', 'early',
+                                                  '--seed', '0']
+    for bad, message in [
+            ("budget=0.6, measure='macs'", "measure must be one of"),
+            ("budget=0.6, rank='mean'", "rank must be one of"),
+            ("budget=0.6, threshold=0.5", "exactly one of threshold"),
+            ("method='early', budget=0.6", "takes no budget"),
+            ("param_budget=0.6, measure='flops'", "param_budget is a budget"),
+    ]:
+        path = tmp_path / 'bad.py'
+        path.write_text(
+            "suite = dict(name='x')\nruns = [dict(name='a', task='cls', "
+            "method='plain', config='configs/resnet/"
+            f"resnet18_1xb64-3e_demo-cifar.py', prune=dict(t=dict({bad})))]"
+            "\n")
+        with pytest.raises(SuiteConfigError, match=message) as error:
+            load_suite(str(path), ROOT)
+        assert 'prune.t' in str(error.value)
 
 
 def test_a_prune_tag_can_skip_the_suites_finetune(tmp_path):
@@ -239,12 +283,12 @@ def test_a_prune_tag_can_skip_the_suites_finetune(tmp_path):
 
     finetuned = []
     runner._tool = tool
-    runner._test = lambda *args: dict(cls=dict(top1=80.0))
+    runner._test = lambda *args, **kwargs: dict(cls=dict(top1=80.0))
     runner._finetune = lambda config, unit_dir, name: (
-        finetuned.append(name) or ('ft.pth', 85.0))
+        finetuned.append(name) or ('ft.pth', 85.0, None))
     run = cfg.runs[0]
     rows = {tag: runner._prune(run, tag, run.prune[tag], 'a.pth',
-                               str(tmp_path), [], dict(params_M=1.0))
+                               str(tmp_path), [], dict(params_M=1.0), 0)
             for tag in ('delta', 'b60')}
     assert finetuned == ['pruned_b60_finetuned']
     assert rows['delta']['top1'] == 80.0
@@ -310,3 +354,67 @@ def test_units_from_machines_with_and_without_bfloat16_are_flagged():
     message = machine_mix_warning(results)
     assert 'with native bfloat16: plain s0, plain s1, manet s0' in message
     assert 'without native bfloat16: manet s1' in message
+
+
+def test_validation_evaluates_every_network_on_the_validation_split(
+        tmp_path):
+    """With the suite's ``validation``, the trained network, each pruned
+    one and each fine-tuned one are also tested with ``--split val``, and
+    their validation top-1 lands beside the test top-1 (which stays the
+    test set's); without it no validation test runs."""
+    from astro_mm.benchmark.runner import write_json
+    text = ("suite = dict(name='x', finetune=dict(epochs=1){})\nruns = ["
+            "dict(name='a', task='cls', method='plain', config='configs/"
+            "resnet/resnet18_1xb64-3e_demo-cifar.py', prune=dict(f60=dict("
+            "budget=0.6, measure='flops', method='l1')))]\n")
+    for validation in (True, False):
+        work = tmp_path / str(validation)
+        work.mkdir()
+        _, cfg, runner = _one_run_suite(
+            work, text.format(', validation=True' if validation else ''))
+        calls = []
+
+        def tool(args, log_file):
+            calls.append(args)
+            if '--work-dir' in args:
+                os.makedirs(args[args.index('--work-dir') + 1], exist_ok=True)
+            if args[0] == 'tools/prune.py':
+                out = args[args.index('--out') + 1]
+                write_json(dict(params_before=10, params_after=6,
+                                threshold=None, flops_after=1e6,
+                                params_ratio=0.6, flops_ratio=0.6,
+                                measure='flops', rank='group', latency={}),
+                           out[:-len('.pth')] + '.json')
+            elif args[0] == 'tools/test.py':
+                split = args[args.index('--split') + 1] \
+                    if '--split' in args else 'test'
+                work_dir = args[args.index('--work-dir') + 1]
+                write_json(dict(summary=dict(cls=dict(
+                    top1=71.0 if split == 'val' else 60.0))),
+                    os.path.join(work_dir, 'metrics.json'))
+            else:  # tools/train.py
+                work_dir = args[args.index('--work-dir') + 1]
+                with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+                    f.write(os.path.join(work_dir, 'epoch_1.pth'))
+
+        runner._tool = tool
+        runner._complexity = lambda run, options: dict(params_M=1.0,
+                                                       flops_G=1.0)
+        result = runner._run_cls(cfg.runs[0], 0)
+        val_tests = [c for c in calls
+                     if c[0] == 'tools/test.py' and '--split' in c]
+        pruned = result['pruned']['f60']
+        assert result['top1'] == 60.0 and pruned['top1'] == 60.0
+        assert pruned['top1_finetuned'] == 60.0
+        if validation:
+            # trained, pruned, fine-tuned: each once on val, in its own dir
+            assert len(val_tests) == 3
+            assert len({c[c.index('--work-dir') + 1]
+                        for c in val_tests}) == 3
+            assert result['top1_val'] == 71.0
+            assert pruned['top1_val'] == 71.0
+            assert pruned['top1_val_finetuned'] == 71.0
+            assert pruned['measure'] == 'flops' and pruned['rank'] == 'group'
+        else:
+            assert val_tests == []
+            assert 'top1_val' not in result and 'top1_val' not in pruned

@@ -1,10 +1,13 @@
 """The budget-aware mode and the corrected alternation (issue: "The
-modulation decides"): budgets never zero what they cannot remove, the
-realized cost meets the target, the export equals the gated network, the
-chain steps in order, W-rounds use the final Phi-state's P, Phi leaves the
-TNet's batch-norm statistics alone."""
+modulation decides"; issue 25, section 4): budgets never zero what they
+cannot remove, the realized cost meets the target, the export equals the
+gated network, the multiplier follows r - t in both directions, Phi-steps
+lower the task loss at fixed W, beta is gone, the chain steps in order,
+W-rounds use the final Phi-state's P, Phi leaves the TNet's batch-norm
+statistics alone."""
 import copy
 
+import numpy as np
 import pytest
 import torch
 from mmengine.optim import OptimWrapperDict
@@ -38,14 +41,23 @@ def _architecture(depth=20, width=4):
                                num_classes=NUM_CLASSES))
 
 
-def _algorithm(modulator='manet', budget=None, seed=0, **kwargs):
+MODULATORS = dict(
+    manet=dict(type='astro_mm.MANetModulator', num_astrocytes=3, num_lstm=2,
+               token_dim=16),
+    astronet=dict(type='astro_mm.AstroNetModulator', width=4, num_iters=2),
+    gates=dict(type='astro_mm.FreeLogitsModulator'))
+
+
+def _algorithm(modulator='manet', budget=None, seed=0, init_prob=None,
+               modulator_cfg=None, **kwargs):
     torch.manual_seed(seed)
-    mod = dict(type='astro_mm.MANetModulator', num_astrocytes=3,
-               num_lstm=2, token_dim=16) if modulator == 'manet' else \
-        dict(type='astro_mm.AstroNetModulator', width=4, num_iters=2)
+    mod = dict(MODULATORS[modulator], **(modulator_cfg or {}))
+    if init_prob is not None:
+        mod['init_prob'] = init_prob
+    kwargs.setdefault('warmup_rounds', 0)
     return MODELS.build(dict(type='astro_mm.AlternatingAlgorithm',
                              architecture=_architecture(), modulator=mod,
-                             warmup_rounds=0, budget=budget, **kwargs))
+                             budget=budget, **kwargs))
 
 
 def _optim(algo, mnet_lr=3e-3):
@@ -70,6 +82,14 @@ def _batch(seed, size=16):
         images[i, :, 6 * r:6 * r + 6, 6 * c:6 * c + 6] += 150
     samples = [DataSample().set_gt_label(int(y)) for y in labels]
     return dict(inputs=list(images.to(torch.uint8)), data_samples=samples)
+
+
+def _removed_over_kept_cost(algo):
+    """Mean cost (in the budget's measure) of the units the gates removed
+    over that of the units they kept."""
+    costs = torch.cat(algo.budget.cost.unit_costs(algo._split))
+    gates = torch.cat(algo.current_gates())
+    return float(costs[gates == 0].mean() / costs[gates == 1].mean())
 
 
 def _randomize_norms(module):
@@ -177,13 +197,10 @@ def test_budget_mode_meets_its_target_and_exports_the_gated_network(
     target = 0.6
     algo = _algorithm(modulator, budget=dict(target=target))
     optim = _optim(algo)
-    steps = 150
-    for step in range(steps):
-        algo.set_round(step // 10 + 1, progress=step / steps, per_batch=True)
+    for step in range(150):
+        algo.set_round(step // 10 + 1, per_batch=True)
         log = algo.train_step(_batch(step), optim)
     assert log['phase'] == 3.0  # batch: a Phi-step and a W-step
-    probs = torch.cat(algo.current_probs())
-    assert float(algo.budget.sharpness) > 30  # annealed towards 50
     algo.eval()
     result = export_pruned(algo)
     ratio = result.params_after / result.params_before
@@ -197,8 +214,12 @@ def test_budget_mode_meets_its_target_and_exports_the_gated_network(
         expected = algo(inputs, mode='tensor')
         actual = result.model(inputs, mode='tensor')
     assert (actual - expected).abs().max() <= 1e-4
-    # the decision is the MNet's: P is close to 0 or 1, not at the cut
-    assert ((probs < 0.05) | (probs > 0.95)).float().mean() > 0.8
+    # the Lagrangian's gradient on a gate is its unit's cost: AstroNet
+    # removed the costlier units (at random the ratio would be ~1). MA-Net's
+    # removals are not cost-aware here (0.96 / 1.08 on seeds 0 / 1):
+    # asserted in neither direction, measured.
+    if modulator == 'astronet':
+        assert _removed_over_kept_cost(algo) >= 1.5
     # and the pruned network learned the task (chance: 25 %)
     held_out = result.model.data_preprocessor(_batch(10_000, size=64), False)
     with torch.no_grad():
@@ -209,17 +230,134 @@ def test_budget_mode_meets_its_target_and_exports_the_gated_network(
     assert accuracy > 0.6
 
 
-def test_the_budget_term_pushes_p_down_and_the_multiplier_rises():
-    algo = _algorithm(budget=dict(target=0.3))
-    optim = _optim(algo)
-    algo.set_round(1, progress=0., per_batch=True)
-    first = None
-    for step in range(20):
+# an lr at which the Phi-steps move r within a few dozen steps (a free
+# logit moves ~lr per Adam step; the MNets' shared weights move it faster)
+FAST_PHI_LR = dict(manet=0.01, astronet=0.01, gates=0.1)
+
+
+@pytest.mark.parametrize('modulator', ['manet', 'astronet', 'gates'])
+@pytest.mark.parametrize('init_prob,target', [(0.95, 0.3), (0.2, 0.8)],
+                         ids=['r_above_t', 'r_below_t'])
+def test_the_multiplier_follows_r_minus_t_and_r_follows_the_multiplier(
+        modulator, init_prob, target):
+    """Dual ascent on the equality r = t: lambda leaves 0 on the side of
+    r - t, in both directions (a lambda >= 0 would stay at 0 below t), and
+    the Phi-steps move r towards t."""
+    algo = _algorithm(modulator, budget=dict(target=target),
+                      init_prob=init_prob)
+    optim = _optim(algo, mnet_lr=FAST_PHI_LR[modulator])
+    algo.set_round(1, per_batch=True)
+    ratios, multipliers = [], []
+    for step in range(40):
+        log = algo.train_step(_batch(step), optim)
+        ratios.append(log['kept_ratio'])
+        multipliers.append(log['multiplier'])
+    side = 1 if init_prob > target else -1
+    distance = side * (ratios[0] - target)
+    assert distance > 0.5  # it starts far on that side
+    # lambda is the running sum of 0.01 (r - t) over the Phi-steps, with
+    # no clipping at 0
+    expected = np.cumsum(0.01 * (np.array(ratios) - target))
+    np.testing.assert_allclose(multipliers, expected, atol=1e-6)
+    assert side * multipliers[9] >= 0.04, multipliers  # within 10 steps
+    # ... and r went at least half-way to t
+    assert max(side * (ratios[0] - r) for r in ratios) >= distance / 2, \
+        ratios
+
+
+def _trained_then_corrupted(modulator, budget, mnet_lr, mod_kwargs=None):
+    """An algorithm whose W learned the toy task (warm-up: the plain
+    network), then a quarter of every modulated layer's units made harmful
+    (a random filter, its batch norm's scale and shift blown up): P that
+    switches them off lowers the task loss."""
+    algo = _algorithm(modulator, budget=budget, warmup_rounds=1,
+                      modulator_cfg=mod_kwargs)
+    optim = _optim(algo, mnet_lr=mnet_lr)
+    algo.train()
+    algo.set_round(1)
+    for step in range(40):
         algo.train_step(_batch(step), optim)
-        mean_p = algo.cached_probs.mean().item()
-        first = mean_p if first is None else first
-    assert float(algo.budget.multiplier) > 0
-    assert algo.cached_probs.mean().item() < first
+    gen = torch.Generator().manual_seed(0)
+    harmful = []
+    with torch.no_grad():
+        for layer in algo.layers:
+            units = torch.randperm(layer.num_units, generator=gen)[
+                :layer.num_units // 4]
+            weight = layer.weight_module.weight
+            weight[units] = torch.randn(weight[units].shape, generator=gen)
+            norm = layer.scale_module
+            norm.weight[units] = 4.
+            norm.bias[units] = 3.
+            harmful.append(units)
+    return algo, optim, harmful
+
+
+def _data_loss(algo, data):
+    """The task loss on ``data`` under the current P / gates, with the
+    batch statistics a Phi-step sees."""
+    from astro_mm.models.algorithms.alternating import frozen_norm_statistics
+    algo.scaler.probs = algo.current_gates()
+    with torch.no_grad(), frozen_norm_statistics(algo.architecture):
+        loss = sum(algo.architecture(**data, mode='loss').values())
+    algo.scaler.probs = None
+    return float(loss)
+
+
+# the MNets' own losses off: the task term alone
+OWN_LOSSES_OFF = dict(manet=dict(reg_weight=0.),
+                      astronet=dict(temporal_weight=0.))
+
+
+@pytest.mark.parametrize('modulator', ['manet', 'astronet', 'gates'])
+@pytest.mark.parametrize('mode', ['paper', 'budget'])
+def test_phi_steps_at_fixed_w_lower_the_task_loss(modulator, mode):
+    # budget mode without a budget's pull (rho = 0, lambda ~ 0): the hard
+    # gates and the straight-through gradient of the task term alone
+    budget = dict(target=1.0, penalty=0., multiplier_lr=1e-9) \
+        if mode == 'budget' else None
+    algo, optim, harmful = _trained_then_corrupted(
+        modulator, budget, 2 * FAST_PHI_LR[modulator],
+        OWN_LOSSES_OFF.get(modulator))
+    held_out = algo.data_preprocessor(_batch(1_000, size=64), True)
+    weights = {k: v.clone() for k, v in algo.architecture.state_dict().items()}
+    algo.set_round(2)  # a Phi-round: W frozen
+    assert algo.phase == 'phi'
+    before = _data_loss(algo, held_out)
+    for step in range(30):  # new batches, as in training
+        algo.train_step(_batch(2_000 + step), optim)
+    after = _data_loss(algo, held_out)
+    for key, value in algo.architecture.state_dict().items():
+        assert torch.equal(value, weights[key]), key  # W did not move
+    # measured: 6.5x to 12x lower (paper), 7x to 40x (budget)
+    assert after <= 0.5 * before, (before, after)
+    if mode == 'budget':
+        # the gates switched off mostly harmful units (a quarter of all)
+        gates = torch.cat(algo.current_gates())
+        is_harmful = torch.cat([
+            torch.zeros(len(p), dtype=torch.bool).index_fill_(0, units, True)
+            for p, units in zip(algo.current_probs(), harmful)])
+        assert float(is_harmful[gates == 0].float().mean()) >= 0.4
+
+
+def test_a_config_that_still_sets_sharpness_is_refused_saying_why():
+    with pytest.raises(ValueError, match=r'budget\.sharpness was removed'):
+        _algorithm('gates', budget=dict(target=0.6, sharpness=(1, 50)))
+    with pytest.raises(TypeError, match='sharp_ness'):
+        _algorithm('gates', budget=dict(target=0.6, sharp_ness=1))
+
+
+def test_a_checkpoint_from_before_betas_removal_loads_with_its_gates():
+    algo = _algorithm('gates', budget=dict(target=0.6))
+    algo.set_round(1)
+    algo.cached_probs.copy_(torch.rand(algo.cached_probs.shape))
+    state = algo.state_dict()
+    state['budget.sharpness'] = torch.tensor(50.)  # the old buffer
+    other = _algorithm('gates', budget=dict(target=0.6), seed=1)
+    missing, unexpected = other.load_state_dict(state, strict=True)
+    assert not missing and not unexpected
+    other.set_round(1)
+    assert torch.equal(torch.cat(other.current_gates()),
+                       torch.cat(algo.current_gates()))
 
 
 # ------------------------------------------------------------- alternation

@@ -17,7 +17,8 @@ CONFIGS = sorted(
     if '_base_' not in p and '/suites/' not in p)
 # ImageNet / COCO models are the same modules at other sizes: load them only
 BUILT = [c for c in CONFIGS if c.startswith(('configs/resnet', 'configs/manet',
-                                             'configs/astronet'))
+                                             'configs/astronet',
+                                             'configs/gates'))
          and 'in1k' not in c]
 
 

@@ -274,6 +274,11 @@ def test_unknown_training_set_is_an_error_naming_the_key():
         type='RepeatDataset', times=3,
         dataset=dict(type='mmpretrain.CIFAR10', indices=1000)))
     assert (facts.name, images) == ('CIFAR-10', 3000)
+    for part, expected in (('fit', 55_000), ('holdout', 5_000)):
+        facts, images = dataset_facts(dict(
+            type='astro_mm.HoldOutSubset', part=part, holdout=5000,
+            dataset=dict(type='FashionMNIST', split='train')))
+        assert (facts.name, images) == ('Fashion-MNIST', expected)
 
 
 SUITE = """

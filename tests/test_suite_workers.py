@@ -132,11 +132,12 @@ def test_a_prune_tag_added_to_a_finished_run_reopens_only_that_tag(
     assert not runner.is_done('manet', 0)  # random_60 is missing
     pruned_tags = []
     runner._train = lambda config, unit_dir, options: 'a.pth'
-    runner._test = lambda *args: dict(cls=dict(top1=91.0))
+    runner._test = lambda *args, **kwargs: dict(cls=dict(top1=91.0))
     runner._complexity = lambda run, options: dict(params_M=0.27,
                                                    flops_G=0.01)
 
-    def prune(run, tag, spec, checkpoint, unit_dir, options, unpruned):
+    def prune(run, tag, spec, checkpoint, unit_dir, options, unpruned,
+              seed):
         pruned_tags.append((run.name, tag))
         return dict(top1=88.0, minutes=2.0)
 

@@ -3,7 +3,9 @@
 Removes the units of the prunable slots with P below the threshold (inner
 channels of residual blocks, DenseNet bottleneck channels, transformer FFN
 neurons and heads; default threshold: delta in the paper mode, the gate
-threshold in the budget-aware mode) or, with ``--param-budget``, the units
+threshold in the budget-aware mode) or, with ``--budget`` (alias
+``--param-budget``; a share of the parameters or, with ``--cost flops``, of
+the FLOPs), the units
 ranked lowest by P relative to their cost (``--coupled``: the channels of
 each ResNet stage's residual stream too, across every layer that writes or
 reads them, through Torch-Pruning's dependency graph); folds the remaining
@@ -32,7 +34,15 @@ Example::
 
     python tools/prune.py configs/manet/manet_resnet18-cifar_1xb64-3e_demo-cifar.py \\
         work_dirs/manet_resnet18-cifar_1xb64-3e_demo-cifar/epoch_3.pth \\
-        --param-budget 0.6 --out work_dirs/pruned/manet_r18.pth
+        --budget 0.6 --out work_dirs/pruned/manet_r18.pth
+
+A plain network is pruned by a standard pruner (``--method l1`` ...,
+:mod:`astro_mm.models.pruning.baselines`) to ``--budget`` of ``--cost``
+(params or FLOPs), ranking its channels by ``--rank group`` (importance
+normalized per group, the published pruners' rule) or ``--rank cost`` (per
+unit of cost in the budget's measure); ``--seed`` seeds ``random`` (a study
+passes each unit's training seed, so every seed draws other channels). The
+report JSON records ``budget``, ``measure`` and ``rank``.
 """
 import argparse
 import copy
@@ -54,9 +64,12 @@ from astro_mm.models.modulation import unmodulated_copy
 from astro_mm.models.pruning import (BASELINE_PRUNERS, PruneResult,
                                      export_pruned, inner_widths,
                                      prune_baseline, sync_neck_widths)
+from astro_mm.models.pruning.baselines import MEASURES, RANKS
 from astro_mm.models.pruning.export import stage_widths_or_none
+from astro_mm.models.pruning.kept_channels import prune_to_kept
 
 BASELINES = tuple(BASELINE_PRUNERS)
+EARLY = 'early'  # the channels an EarlyPruningHook chose during training
 from astro_mm.models.pruning.recalibration import recalibrate_batch_norm
 from astro_mm.models.pruning.report import compare, format_report
 from astro_mm.registry import HOOKS, MODELS
@@ -71,16 +84,21 @@ def parse_args(argv=None):
                        help='units with P below it are removed (default: '
                        'delta in the paper mode, the gate threshold in the '
                        'budget-aware mode)')
-    group.add_argument('--param-budget', type=float,
+    group.add_argument('--budget', '--param-budget', type=float,
+                       dest='budget',
                        help='instead of a threshold: share of the backbone\'s '
-                       'parameters (--cost) to keep, e.g. 0.6')
+                       'cost (its parameters, or FLOPs with --cost flops) '
+                       'to keep, e.g. 0.6 (--param-budget: the same flag, '
+                       'its former name)')
     parser.add_argument('--out', required=True, help='output checkpoint .pth')
     parser.add_argument(
-        '--method', choices=('astro', 'none') + BASELINES,
+        '--method', choices=('astro', 'none') + BASELINES + (EARLY, ),
         help='what ranks the units: astro (an astro config\'s P, the '
         'default there), none (keep every unit: the unpruned network with '
-        'the same fine-tune config), or a baseline pruner of a plain '
-        'network (with --param-budget)')
+        'the same fine-tune config), a baseline pruner of a plain '
+        'network (with --budget), or early (remove the channels '
+        'astro_mm.EarlyPruningHook held dead in training: the '
+        'checkpoint\'s meta.early_pruning)')
     parser.add_argument('--coupled', action='store_true',
                         help='also prune the channels of each stage\'s '
                         'residual stream (block outputs, shortcuts, the next '
@@ -88,7 +106,8 @@ def parse_args(argv=None):
                         'shrink and go to the checkpoint\'s meta, where the '
                         'detectors\' necks read them')
     parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the random baseline')
+                        help='seed of the random baseline (a study passes '
+                        'the unit\'s training seed)')
     parser.add_argument('--round-to', type=int, default=1,
                         help='round pruned widths up to multiples of this '
                         '(e.g. 8 for GPU tensor cores)')
@@ -96,8 +115,17 @@ def parse_args(argv=None):
                         help='share of every prunable layer\'s units always '
                         'kept (default: the budget-aware mode\'s, else one '
                         'unit)')
-    parser.add_argument('--cost', choices=('params', 'flops'),
-                        default='params', help='what --param-budget counts')
+    parser.add_argument('--cost', choices=MEASURES, default='params',
+                        help='the budget\'s measure, for astro and baselines '
+                        'alike: the backbone\'s parameters, or its FLOPs '
+                        '(multiply-adds of its convs and linears for one '
+                        '--input-size image, the report\'s flops_ratio)')
+    parser.add_argument('--rank', choices=RANKS,
+                        help='baselines: how channels are ranked, group '
+                        '(importance normalized per group) or cost (that per '
+                        'unit of cost in --cost); default the method\'s own '
+                        '(cost for the cost control, group for the others). '
+                        'Astro ranks P per unit of cost and takes no --rank')
     parser.add_argument('--recalibrate-batches', type=int, default=50,
                         help='training batches to re-estimate batch-norm '
                         'statistics on after pruning (0: keep them)')
@@ -151,7 +179,9 @@ def _needs_algorithm(hook_cfg) -> bool:
     hook_type = hook_cfg.get('type')
     hook_cls = hook_type if isinstance(hook_type, type) else \
         HOOKS.get(hook_type)
-    return bool(getattr(hook_cls, 'needs_alternating_algorithm', False))
+    return bool(getattr(hook_cls, 'needs_alternating_algorithm', False) or
+                # hooks that act on the unpruned network (EarlyPruningHook)
+                getattr(hook_cls, 'drop_from_pruned_config', False))
 
 
 def pruned_config(cfg: Config, widths: dict, checkpoint: str,
@@ -198,13 +228,15 @@ def _prune(args, cfg: Config, method: str):
     if method == 'astro':
         algorithm = load_algorithm(cfg, args.checkpoint)
         result = export_pruned(algorithm, threshold=args.threshold,
-                               param_budget=args.param_budget,
+                               param_budget=args.budget,
                                round_to=args.round_to,
                                min_keep=args.min_keep, cost=args.cost,
                                input_shape=_input_shape(cfg, args)
                                if args.cost == 'flops' else None,
                                coupled=args.coupled)
         return result, unmodulated_copy(algorithm.architecture.backbone)
+    if method == EARLY:
+        return _prune_early(args, cfg)
     if is_algorithm(cfg):
         # a baseline on an astro network: the network as trained, P folded
         # into its weights and no unit removed (threshold 0), so a random or
@@ -222,20 +254,76 @@ def _prune(args, cfg: Config, method: str):
                              stage_widths=stage_widths_or_none(
                                  classifier.backbone))
     else:
-        if args.param_budget is None:
-            raise ValueError(f'--method {method} needs --param-budget')
-        if args.round_to != 1 or args.cost != 'params':
-            raise ValueError(f'--method {method} supports neither --round-to '
-                             'nor --cost flops (Torch-Pruning baselines '
-                             'count parameters)')
+        if args.budget is None:
+            raise ValueError(f'--method {method} needs --budget')
+        if args.round_to != 1:
+            raise ValueError(f'--method {method} does not support '
+                             '--round-to (its prefix meets the budget '
+                             'exactly)')
         data = Runner.build_dataloader(cfg.train_dataloader) \
             if BASELINE_PRUNERS[method].needs_data else None
         result = prune_baseline(
-            classifier, method, args.param_budget, data=data, seed=args.seed,
+            classifier, method, args.budget, data=data, seed=args.seed,
             min_keep=args.min_keep or 0.,
             input_size=(args.input_size, args.input_size),
-            coupled=args.coupled)
+            coupled=args.coupled, measure=args.cost, rank=args.rank)
     return result, copy.deepcopy(classifier.backbone)
+
+
+def _prune_early(args, cfg: Config):
+    """The network a plain config trained under astro_mm.EarlyPruningHook,
+    with the channels the hook held dead removed (they are zero: the prune
+    keeps its function), and the unpruned backbone."""
+    if is_algorithm(cfg):
+        raise ValueError(f'--method {EARLY} prunes a plain network trained '
+                         'with astro_mm.EarlyPruningHook; '
+                         f'{args.config} is an astro config')
+    checkpoint = load_checkpoint_file(args.checkpoint, map_location='cpu')
+    meta = (checkpoint.get('meta') or {}).get('early_pruning')
+    if not meta or meta.get('kept') is None:
+        raise ValueError(
+            f'{args.checkpoint} has no meta.early_pruning.kept: it was not '
+            'trained with astro_mm.EarlyPruningHook, or was saved before the '
+            f'hook\'s prune (at iteration {(meta or {}).get("iteration")})')
+    if args.coupled or args.round_to != 1 or args.min_keep is not None:
+        raise ValueError(f'--method {EARLY} removes the channels the '
+                         'training held dead; --coupled, --round-to and '
+                         '--min-keep do not apply')
+    if args.budget is not None and \
+            abs(args.budget - meta['budget']) > 1e-9:
+        raise ValueError(f'--budget {args.budget} differs from '
+                         f'the budget the training pruned to '
+                         f'({meta["budget"]}); leave it out')
+    classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
+    result = prune_to_kept(classifier, meta['kept'],
+                           input_size=meta['input_size'], require_dead=True,
+                           method=EARLY, measure=meta['measure'],
+                           rank=meta.get('ranked_by') or meta['rank'],
+                           budget=meta['budget'])
+    # the report and the summary line name the training's prune
+    args.budget, args.cost = meta['budget'], meta['measure']
+    args.early_pruning = {key: meta.get(key) for key in (
+        'iteration', 'method', 'budget', 'measure', 'rank', 'ranked_by',
+        'seed', 'pruned_at', 'reached')}
+    return result, copy.deepcopy(classifier.backbone)
+
+
+def _measure(args):
+    """What the budget counted (None without a budget)."""
+    return args.cost if args.budget is not None else None
+
+
+def _rank(args, result, method: str):
+    """The ranking rule the prune used: a baseline's (its result says),
+    astro's (P per unit of cost; coupled: P normalized per group, see
+    export.prune_architecture), None where nothing was ranked."""
+    if method == 'astro':
+        if args.budget is None:
+            return None
+        return 'group' if args.coupled else 'cost'
+    # a baseline's or early's (the training's prune, which prune_to_kept
+    # records)
+    return getattr(result, 'rank', None) if method != 'none' else None
 
 
 def main(argv=None):
@@ -256,9 +344,15 @@ def main(argv=None):
     if method == 'none' and args.coupled:
         raise ValueError('--coupled prunes stage channels; --method none '
                          'prunes nothing')
+    if args.rank is not None and method not in BASELINES:
+        raise ValueError(
+            f'--rank is for the baseline pruners ({", ".join(BASELINES)}); '
+            f'--method {method} '
+            + ('ranks P per unit of cost (coupled: P normalized per group)'
+               if method == 'astro' else 'ranks nothing'))
     if method != 'astro' and args.threshold is not None:
         raise ValueError('--threshold is for P; a baseline takes '
-                         '--param-budget')
+                         '--budget')
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         result, unpruned = _prune(args, cfg, method)
         if args.recalibrate_batches:
@@ -274,9 +368,12 @@ def main(argv=None):
     threshold = None if math.isnan(result.threshold) else result.threshold
     report.update(method=method, threshold=threshold, coupled=result.coupled,
                   stage_widths=result.stage_widths,
-                  param_budget=args.param_budget,
+                  budget=args.budget, measure=_measure(args),
+                  rank=_rank(args, result, method),
                   recalibrated_batches=args.recalibrate_batches,
                   config=args.config, checkpoint=args.checkpoint)
+    if method == EARLY:
+        report.update(early_pruning=args.early_pruning)
     buffer = io.BytesIO()
     torch.save(dict(state_dict=result.model.state_dict(),
                     meta=dict(pruned_widths=result.widths,
@@ -293,8 +390,8 @@ def main(argv=None):
                   ).dump(stem + '.py')
     atomic_write_bytes(json.dumps(report, indent=2).encode(), stem + '.json')
     print(format_report(report))
-    how = (f'{method}, budget {args.param_budget:g} of the {args.cost}'
-           if args.param_budget is not None else
+    how = (f'{method}, budget {args.budget:g} of the {args.cost}'
+           if args.budget is not None else
            f'{method}, threshold {threshold}')
     if result.coupled:
         how += f', coupled (stage widths {result.stage_widths})'

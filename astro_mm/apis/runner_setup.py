@@ -91,3 +91,18 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def use_validation_split(cfg, config_name: str) -> None:
+    """Point the test loop at the config's validation data.
+
+    Raises:
+        KeyError: The config has no val_dataloader or val_evaluator.
+    """
+    missing = [key for key in ('val_dataloader', 'val_evaluator')
+               if not cfg.get(key)]
+    if missing:
+        raise KeyError(f'--split val: {config_name} has no '
+                       f'{" or ".join(missing)} to evaluate on')
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.test_evaluator = cfg.val_evaluator

@@ -145,7 +145,8 @@ def dataset_facts(dataset: dict, where: str = 'train_dataloader.dataset'
     """The training set a dataset config reads, and how many images of it.
 
     ``indices`` (a first-N subset or a list) and the wrappers
-    ``RepeatDataset`` / ``ConcatDataset`` are taken into account.
+    ``RepeatDataset`` / ``ConcatDataset`` / ``astro_mm.HoldOutSubset`` are
+    taken into account.
 
     Args:
         dataset (dict): A dataset config.
@@ -166,6 +167,10 @@ def dataset_facts(dataset: dict, where: str = 'train_dataloader.dataset'
         parts = [dataset_facts(d, f'{where}.datasets.{i}')
                  for i, d in enumerate(dataset['datasets'])]
         return parts[0][0], sum(images for _, images in parts)
+    if kind == 'HoldOutSubset':  # astro_mm's validation split
+        facts, images = dataset_facts(dataset['dataset'], where + '.dataset')
+        held = int(dataset['holdout'])
+        return facts, held if dataset['part'] == 'holdout' else images - held
     root = str(dataset.get('data_root', ''))
     ann_file = str(dataset.get('ann_file', ''))
     if kind == 'CIFAR10':
@@ -875,7 +880,7 @@ class CostPlanner:
             for phase in phases:
                 if warmup_rounds is not None:
                     algorithm.set_round(
-                        first_round_of(phase, warmup_rounds), progress=0.5,
+                        first_round_of(phase, warmup_rounds),
                         per_batch=phase == 'batch')
                 seconds[phase] = self._time_steps(runner, optim_wrapper, data)
             self._close_log_files(runner)

@@ -289,13 +289,26 @@ class SuiteRunner:
                   else self._run_det(run, seed))
         result.update(run=run.name, seed=seed, config=run.config,
                       cfg_options=list(run.cfg_options),
-                      machine=machine_record(),
+                      machine=machine_record(), commit=self.commit(),
                       minutes=round(previous.get('minutes', 0.) +
                                     (time.time() - start) / 60, 2))
         write_json(result, self.result_file(run.name, seed))
         if self.archive:
             self.archive_unit(run.name, seed)
         self._durations.append(time.time() - start)
+
+    def commit(self) -> Optional[str]:
+        """The repo's commit the unit ran at (``+dirty`` when the working
+        tree had uncommitted changes), or None outside a git checkout: a
+        study run in parts says which code made each unit."""
+        def git(*args):
+            return subprocess.run(['git', *args], cwd=self.root,
+                                  capture_output=True, text=True)
+        head = git('rev-parse', 'HEAD')
+        if head.returncode != 0:
+            return None
+        dirty = git('status', '--porcelain', '--untracked-files=no').stdout
+        return head.stdout.strip() + ('+dirty' if dirty.strip() else '')
 
     def unit_cost(self, run) -> float:
         """A rough cost of one unit, in trainings of a plain network: what
@@ -410,15 +423,27 @@ class SuiteRunner:
         return checkpoint
 
     def _test(self, config: str, checkpoint: str, test_dir: str,
-              options: List[str]) -> dict:
+              options: List[str], split: str = 'test') -> dict:
         metrics_file = osp.join(test_dir, 'metrics.json')
         if not osp.isfile(metrics_file):
-            self.log(f'  testing (log: {test_dir}/test.log)')
+            self.log(f'  testing on {split} (log: {test_dir}/test.log)')
             args = ['tools/test.py', config, checkpoint, '--work-dir', test_dir]
+            if split != 'test':
+                args += ['--split', split]
             if options:
                 args += ['--cfg-options'] + options
             self._tool(args, osp.join(test_dir, 'test.log'))
         return read_json(metrics_file)['summary']
+
+    def _validate(self, config: str, checkpoint: str, test_dir: str,
+                  options: List[str]) -> Optional[float]:
+        """Top-1 on the config's validation split (the suite's
+        ``validation``), else None: what a study chooses settings on."""
+        if not self.cfg.suite.get('validation'):
+            return None
+        summary = self._test(config, checkpoint, test_dir + '_val', options,
+                             split='val')
+        return summary.get('cls', {}).get('top1')
 
     def _run_cls(self, run, seed: int, previous: Optional[dict] = None
                  ) -> dict:
@@ -429,14 +454,19 @@ class SuiteRunner:
                              osp.join(unit_dir, 'test'), options)
         result = dict(checkpoint=checkpoint,
                       top1=summary.get('cls', {}).get('top1'))
+        top1_val = self._validate(run.config, checkpoint,
+                                  osp.join(unit_dir, 'test'), options)
+        if top1_val is not None:
+            result['top1_val'] = top1_val
         result.update(self._complexity(run, options))
         if run.finetune_unpruned and self.cfg.suite.finetune:
-            result['top1_finetuned'] = self._finetune_unpruned(
-                run, checkpoint, unit_dir, options)
+            result.update(self._finetune_unpruned(
+                run, checkpoint, unit_dir, options))
         done = (previous or {}).get('pruned', {})
         result['pruned'] = {
             tag: done.get(tag) or self._prune(run, tag, spec, checkpoint,
-                                              unit_dir, options, result)
+                                              unit_dir, options, result,
+                                              seed)
             for tag, spec in run.prune.items()
         }
         return result
@@ -466,18 +496,21 @@ class SuiteRunner:
         return args
 
     def _finetune(self, config: str, unit_dir: str, name: str
-                  ) -> Tuple[str, Optional[float]]:
+                  ) -> Tuple[str, Optional[float], Optional[float]]:
         """Fine-tune with ``config`` (written by tools/prune.py) and test;
-        the checkpoint and its top-1."""
+        the checkpoint, its top-1, and its validation top-1 (None unless the
+        suite has ``validation``)."""
         ft_dir = osp.join(unit_dir, name)
         self.log(f'  fine-tuning {name}')
-        # no validation inside: the test below evaluates the same weights
+        # no validation inside: the tests below evaluate the same weights
         checkpoint = self._train(config, ft_dir, ['train_cfg.val_begin=100000'])
         summary = self._test(config, checkpoint, osp.join(ft_dir, 'test'), [])
-        return checkpoint, summary.get('cls', {}).get('top1')
+        top1_val = self._validate(config, checkpoint,
+                                  osp.join(ft_dir, 'test'), [])
+        return checkpoint, summary.get('cls', {}).get('top1'), top1_val
 
     def _finetune_unpruned(self, run, checkpoint: str, unit_dir: str,
-                           options: List[str]) -> Optional[float]:
+                           options: List[str]) -> dict:
         """The unpruned network given the same fine-tune as pruned rows."""
         out = osp.join(unit_dir, 'unpruned_finetune.pth')
         if not osp.isfile(out[:-len('.pth')] + '.json'):
@@ -487,22 +520,42 @@ class SuiteRunner:
                        self.finetune_args(run, options) +
                        ['--cfg-options'] + options,
                        osp.join(unit_dir, 'unpruned_finetune.log'))
-        return self._finetune(out[:-len('.pth')] + '.py', unit_dir,
-                              'unpruned_finetuned')[1]
+        _, top1, top1_val = self._finetune(out[:-len('.pth')] + '.py',
+                                           unit_dir, 'unpruned_finetuned')
+        finetuned = dict(top1_finetuned=top1)
+        if top1_val is not None:
+            finetuned['top1_val_finetuned'] = top1_val
+        return finetuned
+
+    @staticmethod
+    def prune_args(spec: dict, seed: int) -> List[str]:
+        """tools/prune.py's options for a prune tag: how the units are
+        chosen (threshold, or budget in its measure, with the baseline's
+        ranking rule), and the unit's seed (the random pruner's, so that its
+        channels differ between training seeds as the trainings do)."""
+        if 'budget' in spec:
+            how = ['--budget', str(spec['budget']), '--cost',
+                   spec.get('measure', 'params')]
+        elif 'threshold' in spec:
+            how = ['--threshold', str(spec['threshold'])]
+        else:  # method='early': the channels its training removed
+            how = []
+        if 'method' in spec:
+            how += ['--method', spec['method']]
+        if 'rank' in spec:
+            how += ['--rank', spec['rank']]
+        if spec.get('coupled'):
+            how.append('--coupled')
+        return how + ['--seed', str(seed)]
 
     def _prune(self, run, tag: str, spec: dict, checkpoint: str,
-               unit_dir: str, options: List[str], unpruned: dict) -> dict:
+               unit_dir: str, options: List[str], unpruned: dict,
+               seed: int) -> dict:
         start = time.time()
         out = osp.join(unit_dir, f'pruned_{tag}.pth')
         report_file = out[:-len('.pth')] + '.json'
         if not osp.isfile(report_file):
-            how = (['--param-budget', str(spec['param_budget'])]
-                   if 'param_budget' in spec else
-                   ['--threshold', str(spec['threshold'])])
-            if 'method' in spec:
-                how += ['--method', spec['method']]
-            if spec.get('coupled'):
-                how.append('--coupled')
+            how = self.prune_args(spec, seed)
             self.log(f'  pruning {tag} ({" ".join(how)})')
             self._tool(['tools/prune.py', run.config, checkpoint, '--out', out,
                         '--input-size', str(self.cfg.suite.input_size)] + how +
@@ -513,17 +566,25 @@ class SuiteRunner:
         pruned_config = out[:-len('.pth')] + '.py'
         summary = self._test(pruned_config, out,
                              osp.join(unit_dir, f'pruned_{tag}_test'), [])
-        finetuned_checkpoint = finetuned = None
+        top1_val = self._validate(pruned_config, out,
+                                  osp.join(unit_dir, f'pruned_{tag}_test'), [])
+        finetuned_checkpoint = finetuned = finetuned_val = None
         if self.cfg.suite.finetune and spec.get('finetune', True):
-            finetuned_checkpoint, finetuned = self._finetune(
+            finetuned_checkpoint, finetuned, finetuned_val = self._finetune(
                 pruned_config, unit_dir, f'pruned_{tag}_finetuned')
         removed = report['params_before'] - report['params_after']
         batch16 = report['latency'].get('batch16', {})
+        validation = dict(top1_val=top1_val,
+                          top1_val_finetuned=finetuned_val) \
+            if self.cfg.suite.get('validation') else {}
         return dict(
             checkpoint=out,
             top1=summary.get('cls', {}).get('top1'),
             top1_finetuned=finetuned,
             finetuned_checkpoint=finetuned_checkpoint,
+            **validation,
+            measure=report.get('measure', spec.get('measure')),
+            rank=report.get('rank'),
             threshold=report['threshold'],
             params_M=round(unpruned['params_M'] - removed / 1e6, 4),
             flops_G=round(report['flops_after'] / 1e9, 4),

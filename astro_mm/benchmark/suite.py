@@ -18,10 +18,15 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
                                    # (astro_mm.benchmark.summary)
         workers=1,                 # units run at once (each tool then
                                    # gets cores // workers threads)
-        archive=None)              # a repo folder that keeps each
+        archive=None,              # a repo folder that keeps each
                                    # finished unit's results (not its
                                    # weights), so that a study resumes in
                                    # a fresh clone (SuiteRunner)
+        validation=False)          # also evaluate every trained and
+                                   # pruned network on its config's
+                                   # validation split (tools/test.py
+                                   # --split val): what settings are
+                                   # chosen on, never the test set
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
@@ -42,14 +47,23 @@ Run keys:
     task (str): ``'cls'`` (train, test top-1, optionally prune) or ``'det'``
         (a detector with a backbone of an earlier ``cls`` run swapped in).
     config (str): The config ``tools/train.py`` trains.
-    method (str): ``plain``, ``cds``, ``astronet`` or ``manet`` (the table's
-        grouping and the figures' colours).
+    method (str): ``plain``, ``cds``, ``astronet``, ``manet``, or a control
+        or baseline trained its own way: ``gates`` (the budget-aware mode
+        with a free logit per unit), ``slimming`` (L1 on the BN scales),
+        ``group_sparsity`` (DepGraph's group regularization),
+        ``prune_early`` (a standard pruner applied during training) (the
+        table's grouping and the figures' colours).
     label (str): What the table's model column says.
     seeds (list[int], optional): Overrides the suite's seeds.
     cfg_options (list[str], optional): ``key=value`` overrides, as on the
         command line of the tools (training, testing and pruning).
-    prune (dict, optional, cls): Tag -> ``dict(threshold=d)`` or
-        ``dict(param_budget=b)``, optionally with ``paper``,
+    prune (dict, optional, cls): Tag -> ``dict(threshold=d)``,
+        ``dict(budget=b, measure='params' | 'flops')`` (the share of the
+        backbone's parameters or MACs to keep; ``param_budget=b`` is
+        ``budget=b, measure='params'``), or ``dict(method='early')`` (the
+        channels a prune-early training removed), optionally with
+        ``rank`` (a baseline's ranking rule, ``'group'`` or ``'cost'``),
+        ``paper``,
         ``coupled=True`` (tools/prune.py --coupled: the residual stream's
         channels are pruned too, and the detectors' necks take the stage
         widths from the checkpoint), a baseline ``method`` (tools/prune.py
@@ -80,16 +94,20 @@ from mmengine.config import Config
 from .summary import check_summary
 
 TASKS = ('cls', 'det')
-METHODS = ('plain', 'cds', 'astronet', 'manet')
+METHODS = ('plain', 'cds', 'astronet', 'manet', 'gates', 'slimming',
+           'group_sparsity', 'prune_early')
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
 SUITE_KEYS = {
     'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune',
-    'summary', 'workers', 'archive'
+    'summary', 'workers', 'archive', 'validation'
 }
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
 PRUNE_KEYS = {
-    'threshold', 'param_budget', 'method', 'paper', 'coupled', 'finetune'
+    'threshold', 'param_budget', 'budget', 'measure', 'rank', 'method',
+    'paper', 'coupled', 'finetune'
 }
+MEASURES = ('params', 'flops')
+RANKS = ('group', 'cost')
 RUN_KEYS = {
     'name', 'task', 'config', 'method', 'label', 'seeds', 'cfg_options',
     'prune', 'backbone', 'metric', 'paper', 'finetune_unpruned'
@@ -119,6 +137,35 @@ def _check_keys(path: str, where: str, given, allowed) -> None:
     hint = f' (did you mean {", ".join(hints)}?)' if hints else ''
     _fail(path, where, f'unknown keys {unknown}{hint}; allowed: '
           f'{sorted(allowed)}')
+
+
+def _check_prune_spec(path: str, where: str, spec) -> None:
+    """Check one prune tag and normalize ``param_budget`` to ``budget``
+    with ``measure='params'``."""
+    _check_keys(path, where, spec, PRUNE_KEYS)
+    if 'param_budget' in spec:
+        if 'budget' in spec or spec.get('measure', 'params') != 'params':
+            _fail(path, where, 'param_budget is a budget in parameters: give '
+                  'it alone, or budget= with measure=')
+        spec.budget = spec.pop('param_budget')
+        spec.measure = 'params'
+    chosen = [key for key in ('threshold', 'budget') if key in spec]
+    if spec.get('method') == 'early':
+        if chosen:
+            _fail(path, where, "method='early' prunes the channels its "
+                  f'training removed; it takes no {chosen[0]}')
+    elif len(chosen) != 1:
+        _fail(path, where, 'give exactly one of threshold and budget (or '
+              "method='early')")
+    if 'budget' in spec:
+        spec.setdefault('measure', 'params')
+        if spec.measure not in MEASURES:
+            _fail(path, where, f'measure must be one of {MEASURES}, got '
+                  f'{spec.measure!r}')
+    elif 'measure' in spec:
+        _fail(path, where, 'measure is the measure of a budget; give budget')
+    if 'rank' in spec and spec.rank not in RANKS:
+        _fail(path, where, f'rank must be one of {RANKS}, got {spec.rank!r}')
 
 
 def load_suite(path: str, root: str = '.') -> Config:
@@ -162,6 +209,7 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('summary', None)
     suite.setdefault('workers', 1)
     suite.setdefault('archive', None)
+    suite.setdefault('validation', False)
     if suite.archive is not None and (not isinstance(suite.archive, str) or
                                       osp.isabs(suite.archive)):
         _fail(path, 'suite.archive', 'must be a folder relative to the repo '
@@ -206,10 +254,7 @@ def load_suite(path: str, root: str = '.') -> Config:
             run.setdefault('prune', {})
             run.setdefault('finetune_unpruned', False)
             for tag, spec in run.prune.items():
-                _check_keys(path, f'{where}.prune.{tag}', spec, PRUNE_KEYS)
-                if ('threshold' in spec) == ('param_budget' in spec):
-                    _fail(path, f'{where}.prune.{tag}', 'give exactly one of '
-                          'threshold and param_budget')
+                _check_prune_spec(path, f'{where}.prune.{tag}', spec)
                 for flag in ('coupled', 'finetune'):
                     if not isinstance(spec.get(flag, False), bool):
                         _fail(path, f'{where}.prune.{tag}', f'{flag} must '

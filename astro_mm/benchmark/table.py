@@ -15,12 +15,15 @@ from typing import Dict, List, Optional
 
 COCO_COLUMNS = ('AP', 'AP50', 'AP75', 'AP_S', 'AP_M', 'AP_L')
 METHOD_NAMES = dict(plain='plain', cds='CDS', astronet='AstroNet',
-                    manet='MA-Net')
+                    manet='MA-Net', gates='gates (control)',
+                    slimming='network slimming',
+                    group_sparsity='DepGraph group sparsity',
+                    prune_early='prune-early (control)')
 # what ranks the units of a pruned row: a run's P, or a baseline pruner
 PRUNER_NAMES = dict(METHOD_NAMES, random='random', l1='L1-norm',
                     bn_scale='BN-scale', taylor='Taylor',
                     group_norm='DepGraph group-norm',
-                    cost='cost (control)')
+                    cost='cost (control)', early='prune-early')
 
 
 def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
@@ -59,6 +62,13 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
                 [p.get('top1_finetuned') for p in pruned]),
             params_M=statistics.mean(p['params_M'] for p in pruned),
             flops_G=statistics.mean(p['flops_G'] for p in pruned),
+            # every row's share of the backbone kept in both measures,
+            # whichever its budget counts (a parameter budget may keep
+            # far more FLOPs than a FLOPs budget of the same share)
+            params_ratio=mean_std([p.get('params_ratio') for p in pruned]),
+            flops_ratio=mean_std([p.get('flops_ratio') for p in pruned]),
+            rank=spec.get('rank') or next(
+                (p['rank'] for p in pruned if p.get('rank')), None),
             latency_ratio=mean_std([p['latency_ratio'] for p in pruned]),
             threshold=mean_std([p['threshold'] for p in pruned])['mean'],
             minutes=round(sum(p.get('minutes', 0.0) for p in pruned), 1),
@@ -118,8 +128,9 @@ def to_markdown(cfg, rows: List[dict]) -> str:
         lines += [
             '| model | method | variant | top-1 (%) | top-1 fine-tuned (%) '
             '| paper top-1 | params (M) | paper params (M) | '
-            'FLOPs (G, backbone) | latency ratio | seeds | minutes |',
-            '|' + '---|' * 12
+            'FLOPs (G, backbone) | params ratio | FLOPs ratio | '
+            'latency ratio | seeds | minutes |',
+            '|' + '---|' * 14
         ]
         for r in cls:
             lines.append(
@@ -127,7 +138,9 @@ def to_markdown(cfg, rows: List[dict]) -> str:
                 f'{r["variant"]} | {_fmt(r["top1"])} | '
                 f'{_fmt(r.get("top1_finetuned"))} | {_paper(r, "top1")} | '
                 f'{r["params_M"]:.2f} | {_paper(r, "params_M")} | '
-                f'{r["flops_G"]:.3f} | {_fmt(r.get("latency_ratio"), 3)} | '
+                f'{r["flops_G"]:.3f} | {_fmt(r.get("params_ratio"), 3)} | '
+                f'{_fmt(r.get("flops_ratio"), 3)} | '
+                f'{_fmt(r.get("latency_ratio"), 3)} | '
                 f'{r["top1"]["n"]} | {r["minutes"]} |')
         lines.append('')
     if det:

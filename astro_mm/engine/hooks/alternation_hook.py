@@ -18,8 +18,7 @@ class AlternationHook(Hook):
     W-step; rounds (of ``round_interval`` iterations) then only count the
     warm-up and carry the MNet's state and weight history. The round is
     derived from the runner's counters, so a resumed run lands in the round
-    it stopped in. The share of the schedule done is passed along too (the
-    budget-aware mode's sharpness follows it).
+    it stopped in.
 
     Args:
         round_unit (str): ``'epoch'``, ``'iter'`` or ``'batch'``.
@@ -41,10 +40,6 @@ class AlternationHook(Hook):
         count = runner.epoch if self.round_unit == 'epoch' else runner.iter
         return count // self.round_interval + 1
 
-    @staticmethod
-    def progress_of(runner) -> float:
-        return runner.iter / max(runner.max_iters, 1)
-
     def before_train(self, runner) -> None:
         model = self._algorithm(runner)
         if not hasattr(model, 'set_round'):
@@ -54,8 +49,7 @@ class AlternationHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self._algorithm(runner).set_round(
-            self.round_of(runner), progress=self.progress_of(runner),
-            per_batch=self.round_unit == 'batch')
+            self.round_of(runner), per_batch=self.round_unit == 'batch')
 
     @staticmethod
     def _algorithm(runner):

@@ -106,9 +106,10 @@ class AlternatingAlgorithm(BaseModel):
             ``ImageClassifier`` config (``type='mmpretrain.ImageClassifier'``).
             Its ``backbone`` is modulated.
         modulator (dict): The MNet, a :class:`BaseModulator`:
-            ``astro_mm.AstroNetModulator`` or ``astro_mm.MANetModulator``
-            (whose ``num_astrocytes``, default 4, sets M). Layer sizes are
-            filled in from the backbone.
+            ``astro_mm.AstroNetModulator``, ``astro_mm.MANetModulator``
+            (whose ``num_astrocytes``, default 4, sets M) or the ``gates``
+            control ``astro_mm.FreeLogitsModulator`` (a free logit per
+            unit, no MNet). Layer sizes are filled in from the backbone.
         modulated_layers (dict): ``include`` / ``exclude`` regexes of module
             names and ``heads`` (attention heads as units); defaults to the
             backbone family's units (every conv / linear but the stem for
@@ -121,7 +122,7 @@ class AlternatingAlgorithm(BaseModel):
             the log (share of units with P < delta).
         budget (dict, optional): The budget-aware mode (:class:`UnitBudget`:
             ``target``, ``cost``, ``gate_threshold``, ``min_keep``,
-            ``multiplier_lr``, ``sharpness``); None: the papers' mode.
+            ``multiplier_lr``, ``penalty``); None: the papers' mode.
         data_preprocessor (dict, optional): Defaults to the architecture's.
     """
 
@@ -225,19 +226,14 @@ class AlternatingAlgorithm(BaseModel):
         return self.phase_of(max(int(self.round), 1), self.warmup_rounds,
                              self.per_batch)
 
-    def set_round(self, round_index: int, progress: Optional[float] = None,
-                  per_batch: bool = False) -> None:
+    def set_round(self, round_index: int, per_batch: bool = False) -> None:
         """Enter round ``round_index`` (1-based); idempotent within a round.
 
         Args:
             round_index (int): The round, from the runner's counters.
-            progress (float, optional): Share of the schedule done, for the
-                budget-aware mode's sharpness.
             per_batch (bool): A Phi-step and a W-step on every batch.
         """
         self.per_batch = per_batch
-        if self.budget is not None and progress is not None:
-            self.budget.set_progress(progress)
         if round_index != int(self.round):
             self._begin_round(round_index)
         if self._phase_applied_for != (round_index, per_batch):
@@ -354,8 +350,7 @@ class AlternatingAlgorithm(BaseModel):
         if self.budget is not None:
             log_vars.update(
                 kept_ratio=self.budget.kept_ratio(probs) if probs else 1.0,
-                multiplier=float(self.budget.multiplier),
-                sharpness=float(self.budget.sharpness))
+                multiplier=float(self.budget.multiplier))
         return log_vars
 
     def _tnet_step(self, data, wrapper) -> Dict[str, torch.Tensor]:

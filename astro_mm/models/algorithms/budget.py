@@ -23,14 +23,18 @@ things, all here:
   gradient of a gate is noisy in sign (behind a training-mode batch norm a
   layer's gates sum to zero gradient), so nothing else would hold r up
   once it has fallen below t; a negative lambda does.
-* **Sharpened sigmoid.** P = sigmoid(beta * logit), beta growing
-  geometrically over training from ``sharpness[0]`` to ``sharpness[1]``
-  (Continuous Sparsification, Savarese et al. 2020): early on P moves
-  freely, at the end it is near 0 or 1, so the decision is made by the MNet
-  and not by the export's threshold.
+* **No sharpening.** P = sigmoid(z) of the logit z. A sharpened
+  P = sigmoid(beta z) (beta annealed from 1 to 50, once here) changed no
+  gate: at the threshold 0.5 the gate is the sign of z whatever beta, the
+  ``min_keep`` ranking is the order of z, and the straight-through gradient
+  is taken in z (on the toy task of tests/test_budget_mode.py the
+  training was bit for bit the same with and without it). It only moved
+  P itself towards 0 or 1 (the logged P, and the scores a
+  ``--param-budget`` re-export ranks), so it was removed (issue 25);
+  ``sharpness`` in a budget config is an error.
 """
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -39,8 +43,17 @@ from torch import nn
 from ..pruning.cost import KeptCost
 
 
+# keys a budget config once had, and why they are gone
+REMOVED_KEYS = {
+    'sharpness': (
+        'P = sigmoid(beta * z) gated at 0.5 is on exactly when z >= 0 and '
+        'the straight-through gradient is taken in z, so beta changed no '
+        'gate (issue 25); P is sigmoid(z) now: delete the key'),
+}
+
+
 class UnitBudget(nn.Module):
-    """The budget-aware mode's gates, cost constraint and sharpness.
+    """The budget-aware mode's gates and cost constraint.
 
     Args:
         target (float): t, the share of the backbone's cost to keep, in
@@ -53,8 +66,11 @@ class UnitBudget(nn.Module):
         multiplier_lr (float): Step of lambda's dual ascent (default 0.01).
         penalty (float): rho of the augmented Lagrangian (default 20): the
             proportional pull towards t that damps lambda's integral one.
-        sharpness (tuple[float, float]): beta at the start and at the end of
-            training (default (1, 50)).
+
+    Raises:
+        ValueError: A value out of range, or a removed key
+            (``sharpness``: :data:`REMOVED_KEYS` says why).
+        TypeError: An unknown key.
     """
 
     def __init__(self,
@@ -65,8 +81,17 @@ class UnitBudget(nn.Module):
                  min_keep: float = 0.05,
                  multiplier_lr: float = 0.01,
                  penalty: float = 20.,
-                 sharpness: Tuple[float, float] = (1.0, 50.0)):
+                 **unknown):
         super().__init__()
+        for key in unknown:
+            if key in REMOVED_KEYS:
+                raise ValueError(f'model.budget.{key} was removed: '
+                                 f'{REMOVED_KEYS[key]}')
+        if unknown:
+            raise TypeError(
+                f'unknown model.budget keys {sorted(unknown)}; expected '
+                'target, cost, input_shape, gate_threshold, min_keep, '
+                'multiplier_lr, penalty')
         if not 0 < target <= 1:
             raise ValueError(f'budget target must be in (0, 1], got {target}')
         if not 0 < gate_threshold < 1:
@@ -77,9 +102,6 @@ class UnitBudget(nn.Module):
         if multiplier_lr <= 0:
             raise ValueError('budget multiplier_lr must be > 0, got '
                              f'{multiplier_lr}')
-        if len(sharpness) != 2 or min(sharpness) <= 0:
-            raise ValueError('budget sharpness must be (start, end) > 0, got '
-                             f'{sharpness}')
         self.target = float(target)
         self.cost_kind = cost
         self.input_shape = input_shape
@@ -87,26 +109,25 @@ class UnitBudget(nn.Module):
         self.min_keep = float(min_keep)
         self.multiplier_lr = float(multiplier_lr)
         self.penalty = float(penalty)
-        self.sharpness_range = tuple(float(s) for s in sharpness)
         self.cost: Optional[KeptCost] = None
         # persistent: a resumed run and the export see the same P and lambda
         self.register_buffer('multiplier', torch.tensor(0.))
-        self.register_buffer('sharpness', torch.tensor(self.sharpness_range[0]))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints from before beta's removal hold its buffer: their
+        # gates (z >= 0) are the same without it
+        state_dict.pop(prefix + 'sharpness', None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def bind(self, backbone: nn.Module, layer_names: Sequence[str]) -> None:
         """Build the cost model of the modulated layers of ``backbone``."""
         self.cost = KeptCost(backbone, layer_names, self.cost_kind,
                              self.input_shape)
 
-    def set_progress(self, progress: float) -> None:
-        """beta for ``progress`` in [0, 1] of the training schedule."""
-        start, end = self.sharpness_range
-        progress = min(max(float(progress), 0.), 1.)
-        self.sharpness.fill_(start * math.exp(progress * math.log(end / start)))
-
     def probabilities(self, logits: Sequence[torch.Tensor]
                       ) -> List[torch.Tensor]:
-        return [torch.sigmoid(self.sharpness * z) for z in logits]
+        """P = sigmoid(z) of every unit."""
+        return [torch.sigmoid(z) for z in logits]
 
     @torch.no_grad()
     def hard_gates(self, probs: Sequence[torch.Tensor]) -> List[torch.Tensor]:
@@ -127,8 +148,8 @@ class UnitBudget(nn.Module):
         1 / (1 + |z - z_0|)^2 (a sigmoid's would, and a unit pushed far off
         could never come back when the budget needs it)."""
         hard = self.hard_gates(self.probabilities(logits))
-        shift = math.log(self.gate_threshold / (1 - self.gate_threshold)) / \
-            float(self.sharpness)
+        # the logit where P crosses the threshold (0 at 0.5)
+        shift = math.log(self.gate_threshold / (1 - self.gate_threshold))
         return [h + F.softsign(z - shift) - F.softsign(z - shift).detach()
                 for h, z in zip(hard, logits)]
 

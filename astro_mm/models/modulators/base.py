@@ -1,8 +1,8 @@
 """The interface every modulation network (MNet) implements.
 
 An MNet reads one descriptor row per unit of every modulated layer and
-returns one *logit* per unit; the algorithm turns logits into P (a sigmoid,
-sharpened in the budget-aware mode) and decides how P acts. Adding a
+returns one *logit* per unit; the algorithm turns logits into P (a sigmoid)
+and decides how P acts (P itself, or hard gates in the budget-aware mode). Adding a
 modulator means adding one file with a subclass of :class:`BaseModulator`.
 """
 from typing import Dict, List, Optional, Sequence, Tuple

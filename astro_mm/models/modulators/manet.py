@@ -25,7 +25,15 @@ of two perturbed views of the descriptors, summed over the M anchors
 j = 1 ... M (each anchor's positive is its other view z_{M+j}). The views
 are built here, inside the MNet (the task network does not run again for
 them); the clean view and both perturbed views go through the MNet as one
-batch of three.
+batch of three. The papers give neither the perturbation nor tau: with 10 %
+multiplicative noise, tau = 0.1 and M = 3, lambda * L_reg fell from 0.08 to
+1e-4 within 20 Phi-steps and to 1e-5 by the end of the first epoch (the
+converged study's MA-Net, seed 0): the M summaries differ far more than two
+views of one, and a solved L_reg stops shaping the MNet. ``view_noise``
+and ``num_negatives`` (views of the same descriptors with each layer's
+units shuffled: the same statistics, a different unit order, so telling
+them apart needs per-unit information, the information P is made of) make
+the task harder.
 
 The decoders start with weights of std 1 / sqrt(D), not near zero: the task
 loss's gradient reaches g1, g2 and the LSTMs only through them (with std
@@ -116,9 +124,14 @@ class MANetModulator(BaseModulator):
         temperature (float): tau of L_reg's InfoNCE. The paper gives none;
             0.1 is chosen.
         view_noise (float): Relative std of the multiplicative noise that
-            makes the two views of L_reg.
-        init_prob (float): P of every unit before training (see AstroNet):
-            the decoders' bias is logit(init_prob).
+            makes the two views of L_reg (default 0.1).
+        num_negatives (int): Extra negatives of every anchor (default 0, the
+            papers' 2M embeddings): per extra view, each layer's units
+            shuffled (a permutation drawn per layer and view), with the same
+            noise; every sub-astrocyte's summary of such a view is a
+            negative of every anchor, its own included.
+        init_prob (float): P of every unit before training (see AstroNet),
+            in (0, 1): the decoders' bias is logit(init_prob).
         decoder_std (float, optional): Std of the decoders' initial
             weights; default 1 / sqrt(token_dim).
     """
@@ -138,10 +151,18 @@ class MANetModulator(BaseModulator):
                  reg_weight: float = 0.1,
                  temperature: float = 0.1,
                  view_noise: float = 0.1,
+                 num_negatives: int = 0,
                  init_prob: float = 0.95,
                  decoder_std: Optional[float] = None,
                  init_cfg=None):
         super().__init__(layer_units, init_cfg)
+        if view_noise < 0:
+            raise ValueError(f'view_noise must be >= 0, got {view_noise}')
+        if not isinstance(num_negatives, int) or num_negatives < 0:
+            raise ValueError(f'num_negatives must be an integer >= 0, got '
+                             f'{num_negatives!r}')
+        if not 0 < init_prob < 1:
+            raise ValueError(f'init_prob must be in (0, 1), got {init_prob}')
         if joint not in JOINT_FUNCTIONS:
             raise ValueError(
                 f'joint must be one of {JOINT_FUNCTIONS}, got {joint!r}')
@@ -155,6 +176,7 @@ class MANetModulator(BaseModulator):
         self.reg_weight = reg_weight
         self.temperature = temperature
         self.view_noise = view_noise
+        self.num_negatives = num_negatives
         dim = token_dim
         in_features = 2 * num_features
         self.g1 = nn.ModuleList(
@@ -228,16 +250,30 @@ class MANetModulator(BaseModulator):
             noise = torch.randn(2, *d.shape, generator=generator)
             noise = 1 + self.view_noise * noise.to(d.device, d.dtype)
             out.append(torch.cat([d.unsqueeze(0), d.unsqueeze(0) * noise]))
+        # the negatives are drawn after every layer's views: without them
+        # the generator draws exactly what it always did
+        for i, d in enumerate(descs if self.num_negatives else []):
+            order = torch.stack([
+                torch.randperm(d.shape[0], generator=generator)
+                for _ in range(self.num_negatives)
+            ]).to(d.device)
+            noise = torch.randn(self.num_negatives, *d.shape,
+                                generator=generator)
+            noise = 1 + self.view_noise * noise.to(d.device, d.dtype)
+            out[i] = torch.cat([out[i], d[order] * noise])
         return out
 
     def _info_nce(self, summaries: torch.Tensor) -> torch.Tensor:
         """Eq. 9: InfoNCE over the 2M embeddings of the two perturbed
-        views, summed over the M anchors z_1 ... z_M."""
+        views (and the M per extra negative view), summed over the M anchors
+        z_1 ... z_M."""
         m = self.num_astrocytes
-        z = F.normalize(self.projector(summaries[1:].reshape(2 * m, -1)), dim=1)
+        views = summaries.shape[0] - 1  # every view but the clean one
+        z = F.normalize(
+            self.projector(summaries[1:].reshape(views * m, -1)), dim=1)
         sim = z[:m] @ z.t() / self.temperature
         sim = sim.masked_fill(
-            torch.eye(m, 2 * m, dtype=torch.bool, device=z.device),
+            torch.eye(m, views * m, dtype=torch.bool, device=z.device),
             float('-inf'))
         target = torch.arange(m, 2 * m, device=z.device)
         return F.cross_entropy(sim, target, reduction='sum')

@@ -18,6 +18,7 @@ from .coupled import (ParamCount, shrink_stages, silence_channels,
 from .export import (PruneResult, budget_masks, export_pruned,
                      prune_architecture, threshold_masks)
 from .folding import fold_unit_probs
+from .kept_channels import DeadChannels, prune_to_kept
 from .rebuild import (build_pruned_backbone, build_pruned_resnet,
                       load_stage_widths, load_widths, sync_neck_widths)
 from .resnet_pruning import fold_probs, prune_inner_channels
@@ -33,5 +34,5 @@ __all__ = [
     'strategy_for', 'prune_baseline', 'baseline_scores', 'baseline_pruner',
     'register_baseline', 'BASELINE_PRUNERS', 'BaselinePruneResult',
     'ParamCount', 'shrink_stages', 'silence_channels', 'stage_widths',
-    'load_stage_widths', 'sync_neck_widths'
+    'load_stage_widths', 'sync_neck_widths', 'prune_to_kept', 'DeadChannels'
 ]

@@ -2,8 +2,8 @@
 
 A trained *plain* classifier (an mmpretrain ``ImageClassifier`` with a
 ResNet backbone: anything whose backbone :func:`~.strategies.strategy_for`
-gives the ResNet strategy) is pruned to a parameter budget by one of the
-pruners practitioners use, in astro_mm's default scope: the inner channels
+gives the ResNet strategy) is pruned to a budget by one of the pruners
+practitioners use, in astro_mm's default scope: the inner channels
 of residual blocks (the outputs of every conv of a block but the last), so
 the block output widths stay and the result rebuilds with
 ``astro_mm.PrunedBackbone`` from its widths, exactly like an astro export.
@@ -25,34 +25,62 @@ Pruners (:data:`BASELINE_PRUNERS`, one Torch-Pruning importance each):
   (Fang et al. 2023): ``GroupMagnitudeImportance(p=2)``, the importance of
   ``GroupNormPruner``;
 * ``cost``: not a published pruner but a control: one score for every
-  channel, ranked by score / the parameters the channel holds, so the
-  costliest channels go first. It is the rule astro_mm's export applies to
-  P (:func:`~.export.budget_masks`) with P the same for every unit: what an
+  channel, ranked by score / the cost the channel holds (``rank='cost'``,
+  the only rule a constant score orders), so the costliest channels go
+  first. It is the rule astro_mm's export applies to P
+  (:func:`~.export.budget_masks`) with P the same for every unit: what an
   astro row gets from the layer allocation alone when P has not moved.
+
+The budget (``budget``) is a share of one of two measures (``measure``):
+``'params'``, the backbone's parameters, or ``'flops'``, the multiply-adds
+of its convs and linears for one image of ``input_size`` (the definition of
+astro's budget-aware mode, :class:`~.cost.KeptCost` with ``cost='flops'``,
+and the ``flops_ratio`` of tools/prune.py's report). The result records
+the kept share in both.
+
+Two ranking rules (``rank``), for every pruner:
+
+* ``'group'``: each channel's importance normalized by its group's mean
+  (Torch-Pruning's ``normalizer='mean'``; ``random`` draws uniform
+  scores, on one scale already), ranked globally as ``MetaPruner`` ranks
+  with ``global_pruning=True``. Every group then has scores around 1, so
+  every layer loses about the same share of its channels, whatever a
+  channel costs. The published pruners' rule, the
+  default of all but ``cost``.
+* ``'cost'``: the group-normalized score divided by what one channel of
+  its group holds in the budget's measure (the drop in the count when that
+  channel alone goes): a knapsack's greedy order, astro_mm's export rule
+  for P. Costly channels need a higher score to stay; in FLOPs the
+  channels of the high-resolution stages are the costly ones.
 
 How a prune goes: Torch-Pruning's dependency graph gives, for every inner
 conv, its channel group (the conv's filters, its batch norm, the next
 conv's input channels), and with ``coupled`` for every stage the group of
 its residual stream; the importance scores every channel of the group
 (normalized by its mean within the group, Torch-Pruning's default); the
-channels are ranked globally, lowest first, as ``MetaPruner`` does with
-``global_pruning=True``; the shortest prefix of the ranking whose removal
-leaves at most ``param_budget`` of the backbone's parameters is removed
-with Torch-Pruning's own group pruning (one slicing path: its pruning
-functions shrink the conv, the norm and the next conv's inputs).
+channels are ranked globally by the ranking rule, lowest first; the
+shortest prefix of the ranking whose removal leaves at most ``budget`` of
+the backbone's cost in the chosen measure is removed with Torch-Pruning's
+own group pruning (one slicing path: its pruning functions shrink the
+conv, the norm and the next conv's inputs).
 
 Why not ``MetaPruner.step()`` itself: its ``pruning_ratio`` counts
-channels, not parameters, and in one-shot global pruning it skips a group
-whose every channel falls under the threshold (``check_pruning_group``),
-so that layer stays whole and the parameter count is not monotone in the
-ratio; ``max_pruning_ratio`` only acts between iterative steps. The ranking
-here is the same (same scores, same global order); the prefix is chosen by
-an exact parameter count instead, the ``min_keep`` best channels of every
-layer are never candidates, and ties go to the earlier layer and channel.
+channels, not parameters or FLOPs, and in one-shot global pruning it skips
+a group whose every channel falls under the threshold
+(``check_pruning_group``), so that layer stays whole and the cost is not
+monotone in the ratio; ``max_pruning_ratio`` only acts between iterative
+steps. The ranking here is the same (same scores, same global order with
+``rank='group'``); the prefix is chosen by an exact count in the budget's
+measure instead, the ``min_keep`` best channels of every layer are never
+candidates, and ties go to the earlier layer and channel.
 
-GroupNormPruner's sparse training (its ``regularize`` during training) is
-not part of a one-shot prune: ``group_norm`` is its importance on the
-trained plain network, as the other baselines are.
+Sparse training is not part of a one-shot prune: ``bn_scale`` and
+``group_norm`` score whatever network they are given. Their published
+forms, network slimming (L1 on the BN scales during training) and
+DepGraph's group sparsity (``GroupNormPruner.regularize`` during
+training), train with ``astro_mm.SparseTrainingHook`` first
+(configs/slimming, configs/group_sparsity) and are then pruned here with
+the matching importance.
 
 Only plain networks: Torch-Pruning traces the autograd graph, and astro_mm's
 modulation hooks (a pre-hook that swaps a batch norm's affine parameters
@@ -69,11 +97,17 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
-from .coupled import (ChannelGroup, ParamCount, build_graph, example_inputs,
-                      inner_groups, params, prune_groups, removed_channels,
-                      resnet_strategy, stage_groups, stage_widths)
+from .cost import COST_KINDS
+from .coupled import (ChannelGroup, ParamCount, build_graph, cost_count,
+                      example_inputs, inner_groups, params, prune_groups,
+                      removed_channels, resnet_strategy, stage_groups,
+                      stage_widths)
 from .export import PruneResult
 from .strategies import inner_widths
+
+# What a budget counts (cost.COST_KINDS) and how channels are ranked.
+MEASURES = COST_KINDS
+RANKS = ('group', 'cost')
 
 
 @dataclass(frozen=True)
@@ -86,33 +120,41 @@ class BaselinePruner:
         needs_data (bool): The importance reads gradients of the loss on
             data (``prune_baseline(..., data=...)``).
         reference (str): The paper, for tables and docs.
-        rank_by_cost (bool): Rank by score / the parameters a channel holds
-            (astro_mm's export rule) instead of by score.
+        rank (str): The ranking rule it uses unless told otherwise
+            (:data:`RANKS`): ``'group'`` for the published pruners,
+            ``'cost'`` for the ``cost`` control.
+        ranks (tuple[str]): The ranking rules that order its scores (a
+            constant score is ordered by ``'cost'`` only).
     """
     name: str
     build: Callable[[], tp.importance.Importance]
     needs_data: bool = False
     reference: str = ''
-    rank_by_cost: bool = False
+    rank: str = 'group'
+    ranks: Tuple[str, ...] = RANKS
 
 
 BASELINE_PRUNERS: Dict[str, BaselinePruner] = {}
 
 
 def register_baseline(name: str, needs_data: bool = False,
-                      reference: str = '',
-                      rank_by_cost: bool = False) -> Callable:
+                      reference: str = '', rank: str = 'group',
+                      ranks: Tuple[str, ...] = RANKS) -> Callable:
     """Decorator: register a zero-argument importance builder as ``name``.
 
     Raises:
         KeyError: ``name`` is taken.
+        ValueError: ``rank`` is not one of ``ranks`` or of :data:`RANKS`.
     """
+    if rank not in ranks or not set(ranks) <= set(RANKS):
+        raise ValueError(f'{name}: rank {rank!r} and ranks {ranks} must be '
+                         f'among {RANKS}, rank among ranks')
 
     def register(build: Callable[[], tp.importance.Importance]) -> Callable:
         if name in BASELINE_PRUNERS:
             raise KeyError(f'baseline pruner {name!r} is already registered')
         BASELINE_PRUNERS[name] = BaselinePruner(name, build, needs_data,
-                                                reference, rank_by_cost)
+                                                reference, rank, tuple(ranks))
         return build
 
     return register
@@ -156,7 +198,7 @@ class ConstantImportance(tp.importance.Importance):
         return torch.ones(len(group[0].idxs))
 
 
-@register_baseline('cost', rank_by_cost=True,
+@register_baseline('cost', rank='cost', ranks=('cost', ),
                    reference='control: the costliest channels first '
                    '(astro_mm\'s export rule with a uniform P)')
 def _cost():
@@ -188,11 +230,28 @@ class BaselinePruneResult(PruneResult):
             also per stage, ``{'layer1': [tensor]}``.
         scores (dict): The importance of every inner channel by layer name
             (``'layer1.0.conv1'``), and of every stage channel by stage, as
-            ranked (normalized per group).
+            ranked (normalized per group; with ``rank='cost'`` divided by
+            the channel's cost).
+        measure (str): What the budget counted: ``'params'`` or
+            ``'flops'``.
+        rank (str): The ranking rule used: ``'group'`` or ``'cost'``.
+        budget (float): The share of ``measure`` asked for.
+        params_ratio (float): Kept share of the backbone's parameters.
+        flops_ratio (float): Kept share of the backbone's multiply-adds
+            (convs and linears, one image of the input size).
+        flops_before (int): The unpruned backbone's multiply-adds.
+        flops_after (int): The pruned backbone's multiply-adds.
     """
     method: str = ''
     kept: Dict[str, List[torch.Tensor]] = field(default_factory=dict)
     scores: Dict[str, torch.Tensor] = field(default_factory=dict)
+    measure: str = 'params'
+    rank: str = 'group'
+    budget: float = float('nan')
+    params_ratio: float = float('nan')
+    flops_ratio: float = float('nan')
+    flops_before: int = 0
+    flops_after: int = 0
 
 
 def _check_plain(model: nn.Module) -> None:
@@ -286,18 +345,22 @@ def _ranking(slots: Sequence[ChannelGroup], scores: Dict[str, torch.Tensor],
     return [(i, j) for _, i, j in candidates]
 
 
-def _per_parameter(scores: Dict[str, torch.Tensor],
-                   groups: Sequence[ChannelGroup], count_params: ParamCount,
-                   full: Sequence[int]) -> Dict[str, torch.Tensor]:
-    """Each score divided by the parameters one channel of its group holds
-    (what removing it from the unpruned network saves)."""
-    out = {}
-    for i, group in enumerate(groups):
-        narrower = list(full)
-        narrower[i] -= 1
-        saved = count_params.total - count_params(narrower)
-        out[group.name] = scores[group.name] / max(saved, 1)
-    return out
+def unit_cost(count: ParamCount, full: Sequence[int], index: int) -> int:
+    """What one channel of group ``index`` holds in ``count``'s measure:
+    how much the count of the unpruned network falls when it alone goes."""
+    narrower = list(full)
+    narrower[index] -= 1
+    return count(full) - count(narrower)
+
+
+def _per_cost(scores: Dict[str, torch.Tensor],
+              groups: Sequence[ChannelGroup], count: ParamCount,
+              full: Sequence[int]) -> Dict[str, torch.Tensor]:
+    """Each score divided by the cost one channel of its group holds in
+    ``count``'s measure (parameters or multiply-adds)."""
+    return {group.name: scores[group.name] /
+            max(unit_cost(count, full, i), 1)
+            for i, group in enumerate(groups)}
 
 
 def _widths_after(full: Sequence[int], ranking: Sequence[Tuple[int, int]],
@@ -308,14 +371,15 @@ def _widths_after(full: Sequence[int], ranking: Sequence[Tuple[int, int]],
     return widths
 
 
-def _removal_count(count_params: ParamCount, full: Sequence[int],
+def _removal_count(count: ParamCount, full: Sequence[int],
                    ranking: Sequence[Tuple[int, int]], target: float) -> int:
     """The fewest removals (a prefix of ``ranking``) that leave at most
-    ``target`` parameters; all of them when even that leaves more."""
+    ``target`` of ``count``'s measure; all of them when even that leaves
+    more."""
     lo, hi = 0, len(ranking)
     while lo < hi:
         mid = (lo + hi) // 2
-        if count_params(_widths_after(full, ranking, mid)) <= target:
+        if count(_widths_after(full, ranking, mid)) <= target:
             hi = mid
         else:
             lo = mid + 1
@@ -357,106 +421,162 @@ def _prepare(work: nn.Module, method: str, data: Optional[Iterable],
     return graph, groups, _scores(groups, method, seed)
 
 
+def _resolve_rank(method: str, rank: Optional[str]) -> str:
+    """The ranking rule for ``method``: ``rank``, or the method's own.
+
+    Raises:
+        ValueError: Unknown ``rank``, or one that cannot order the
+            method's scores (``cost`` with ``'group'``).
+    """
+    pruner = baseline_pruner(method)
+    rank = pruner.rank if rank is None else rank
+    if rank not in RANKS:
+        raise ValueError(f'rank must be one of {RANKS}, got {rank!r}')
+    if rank not in pruner.ranks:
+        raise ValueError(
+            f"{method}: rank={rank!r} ranks nothing: its score is the same "
+            f"constant for every channel, so normalized per group every "
+            f"channel ties and the order would be the layer order; it ranks "
+            f"by {' or '.join(map(repr, pruner.ranks))} only")
+    return rank
+
+
+def _check_measure(measure: str) -> None:
+    if measure not in MEASURES:
+        raise ValueError(f'measure must be one of {MEASURES}, got '
+                         f'{measure!r}')
+
+
 def baseline_scores(model: nn.Module, method: str,
                     data: Optional[Iterable] = None, num_batches: int = 4,
                     seed: int = 0,
                     input_size: Sequence[int] = (32, 32),
-                    coupled: bool = False) -> Dict[str, torch.Tensor]:
-    """The importance ``method`` gives every inner channel, by layer name
+                    coupled: bool = False, measure: str = 'params',
+                    rank: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """The score ``method`` ranks every inner channel by, by layer name
     (``'layer1.0.conv1'``), and with ``coupled`` every stage channel, by
-    stage (``'layer1'``), normalized per group as ranked; ``model`` is left
-    unchanged. Arguments as :func:`prune_baseline`."""
+    stage (``'layer1'``): its importance normalized per group, with
+    ``rank='cost'`` divided by the channel's cost in ``measure``; ``model``
+    is left unchanged. Arguments as :func:`prune_baseline`."""
+    _check_measure(measure)
+    rank = _resolve_rank(method, rank)
     _check_plain(model)
     work = copy.deepcopy(model).eval()
-    return _prepare(work, method, data, num_batches, seed, input_size,
-                    coupled)[2]
+    _, groups, scores = _prepare(work, method, data, num_batches, seed,
+                                 input_size, coupled)
+    if rank == 'cost':
+        count = cost_count(work.backbone, groups, measure, input_size)
+        scores = _per_cost(scores, groups, count, [g.width for g in groups])
+    return scores
 
 
 def prune_baseline(model: nn.Module,
                    method: str,
-                   param_budget: float,
+                   budget: float,
                    data: Optional[Iterable] = None,
                    num_batches: int = 4,
                    seed: int = 0,
                    min_keep: float = 0.,
-                   tolerance: float = 0.02,
+                   tolerance: float = 0.01,
                    input_size: Sequence[int] = (32, 32),
-                   coupled: bool = False) -> BaselinePruneResult:
+                   coupled: bool = False,
+                   measure: str = 'params',
+                   rank: Optional[str] = None) -> BaselinePruneResult:
     """Prune a copy of a plain classifier's backbone with a standard pruner.
 
     Inner channels of residual blocks, and with ``coupled`` the channels of
     every stage's residual stream too (:mod:`.coupled`: block outputs,
     shortcuts, the stem where it writes into the stream or is a group of
     its own (ResNet-50), the next stage's
-    and the head's inputs); the backbone keeps at most ``param_budget`` of
-    its parameters (and at least ``param_budget - tolerance``). ``model``
-    is left unchanged.
+    and the head's inputs); the backbone keeps at most ``budget`` of its
+    cost in ``measure`` (and at least ``budget - tolerance``). ``model`` is
+    left unchanged.
 
     Args:
         model (nn.Module): A trained plain classifier with a ResNet
             ``backbone`` (e.g. mmpretrain's ``ImageClassifier``), no hooks.
         method (str): A name of :data:`BASELINE_PRUNERS`: ``'random'``,
-            ``'l1'``, ``'bn_scale'``, ``'taylor'``, ``'group_norm'``.
-        param_budget (float): Share of the backbone's parameters to keep,
-            in (0, 1].
+            ``'l1'``, ``'bn_scale'``, ``'taylor'``, ``'group_norm'``, or the
+            ``'cost'`` control.
+        budget (float): Share of the backbone's cost in ``measure`` to
+            keep, in (0, 1].
         data (Iterable, optional): For ``taylor``: batches as an mmengine
             dataloader yields them (``dict(inputs=..., data_samples=...)``);
             their loss gradients (summed, model in eval mode) give the
             scores. Ignored by the other methods.
         num_batches (int): Batches of ``data`` to use (at most).
-        seed (int): Seed of ``random``.
+        seed (int): Seed of ``random`` (tools/prune.py passes its
+            ``--seed``; a study passes the training seed, so that every
+            seed draws other channels).
         min_keep (float): Share of every layer's channels always kept (the
             best ones), at least one.
         tolerance (float): How far under the budget the kept share may
             fall.
         input_size (Sequence[int]): (H, W) of the example image that
-            Torch-Pruning traces the backbone with (channels: the stem's).
+            Torch-Pruning traces the backbone with (channels: the stem's),
+            and of the image ``'flops'`` counts for.
         coupled (bool): Also rank and remove stage channels, in the same
             global ranking as the inner ones (the importance of a stage
             channel is Torch-Pruning's over its whole coupled group,
             normalized by the group's mean like every group).
+        measure (str): What ``budget`` counts (:data:`MEASURES`):
+            ``'params'`` (the backbone's parameters) or ``'flops'`` (its
+            multiply-adds for one image of ``input_size``).
+        rank (str, optional): The ranking rule (:data:`RANKS`): ``'group'``
+            (importance normalized per group) or ``'cost'`` (that divided
+            by the channel's cost in ``measure``); default: the method's
+            own (``'cost'`` for the ``cost`` control, else ``'group'``).
 
     Returns:
         BaselinePruneResult: The pruned classifier (eval mode), its inner
         widths (``meta.pruned_widths`` for ``astro_mm.PrunedBackbone``),
-        stage widths, parameters before / after, kept channels and scores.
+        stage widths, parameters and multiply-adds before / after and their
+        ratios, the measure and rule used, kept channels and scores.
 
     Raises:
         KeyError: Unknown ``method``.
         TypeError: ``model`` has no backbone, or is an astro algorithm.
-        ValueError: A budget outside (0, 1], a hooked (modulated) model, a
-            backbone that is not a ResNet, ``taylor`` without data, or a
-            budget out of reach (the message gives the reachable share).
+        ValueError: A budget outside (0, 1], an unknown measure or rank,
+            the ``cost`` control with ``rank='group'`` or ``coupled``, a
+            hooked (modulated) model, a backbone that is not a ResNet,
+            ``taylor`` without data, or a budget out of reach (the message
+            gives the reachable share).
     """
-    if not 0 < param_budget <= 1:
-        raise ValueError(f'param_budget must be in (0, 1], got {param_budget}')
+    if not 0 < budget <= 1:
+        raise ValueError(f'budget must be in (0, 1], got {budget}')
     if not 0 <= min_keep <= 1:
         raise ValueError(f'min_keep must be in [0, 1], got {min_keep}')
+    _check_measure(measure)
+    rank = _resolve_rank(method, rank)
+    if coupled and 'group' not in baseline_pruner(method).ranks:
+        # the control mirrors astro's export, whose coupled mode ranks by
+        # the group-normalized P, which a constant score cannot order
+        raise ValueError(f'{method}: ranks inner channels by their cost '
+                         'only; it has no coupled mode')
     _check_plain(model)
     work = copy.deepcopy(model).eval()
     graph, groups, scores = _prepare(work, method, data, num_batches, seed,
                                      input_size, coupled)
     backbone = work.backbone
-    count_params = ParamCount(backbone, groups)
+    counts = {kind: cost_count(backbone, groups, kind, input_size)
+              for kind in MEASURES}
+    count = counts[measure]
     full = [group.width for group in groups]
-    if baseline_pruner(method).rank_by_cost:
-        if coupled:
-            raise ValueError(f'{method}: ranks inner channels by their cost '
-                             'only; it has no coupled mode')
-        scores = _per_parameter(scores, groups, count_params, full)
+    if rank == 'cost':
+        scores = _per_cost(scores, groups, count, full)
     ranking = _ranking(groups, scores, min_keep)
-    count = _removal_count(count_params, full, ranking,
-                           param_budget * count_params.total)
-    widths = _widths_after(full, ranking, count)
-    reached = count_params(widths) / count_params.total
-    if reached < param_budget - tolerance or reached > param_budget + 1e-9:
+    removals = _removal_count(count, full, ranking, budget * count.total)
+    widths = _widths_after(full, ranking, removals)
+    reached = count(widths) / count.total
+    if reached < budget - tolerance or reached > budget + 1e-9:
         scope = 'inner and stage' if coupled else 'inner'
         raise ValueError(
-            f'{method}: the budget {param_budget} is out of reach: removing '
-            f'{scope} channels (keeping {min_keep:.0%} of each layer, at '
-            f'least one) reaches {reached:.4f} at the closest')
+            f'{method}: the budget {budget} of the {measure} is out of '
+            f'reach: removing {scope} channels (keeping {min_keep:.0%} of '
+            f'each layer, at least one) in the {rank!r} ranking reaches '
+            f'{reached:.4f} at the closest (tolerance {tolerance})')
     removed = [set() for _ in groups]
-    for i, j in ranking[:count]:
+    for i, j in ranking[:removals]:
         removed[i].add(j)
     keep = [torch.tensor(sorted(set(range(width)) - drop), dtype=torch.long)
             for drop, width in zip(removed, full)]
@@ -475,13 +595,18 @@ def prune_baseline(model: nn.Module,
     for p in work.parameters():
         p.grad = None
     params_after = params(backbone)
-    if params_after != count_params(widths):
+    if params_after != counts['params'](widths):
         raise RuntimeError(
             f'{method}: Torch-Pruning left {params_after} backbone '
-            f'parameters, the width model predicted {count_params(widths)}')
+            f'parameters, the width model predicted '
+            f'{counts["params"](widths)}')
+    flops_before, flops_after = counts['flops'].total, counts['flops'](widths)
     work.eval()
     return BaselinePruneResult(
-        work, inner_widths(backbone), float('nan'), count_params.total,
+        work, inner_widths(backbone), float('nan'), counts['params'].total,
         params_after, None, stage_widths=dict(stage_widths(backbone)),
         coupled=coupled, removed_channels=silenced, method=method,
-        kept=kept, scores=scores)
+        kept=kept, scores=scores, measure=measure, rank=rank, budget=budget,
+        params_ratio=params_after / counts['params'].total,
+        flops_ratio=flops_after / flops_before, flops_before=flops_before,
+        flops_after=flops_after)

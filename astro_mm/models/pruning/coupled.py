@@ -433,6 +433,30 @@ class ParamCount:
         return costs
 
 
+def cost_count(backbone: nn.Module, groups: Sequence[ChannelGroup],
+               measure: str = 'params',
+               input_size: Sequence[int] = (32, 32)) -> ParamCount:
+    """The backbone's cost in ``measure`` as a function of its groups'
+    widths: ``'params'`` (its parameters) or ``'flops'`` (the multiply-adds
+    of its convs and linears for one image of ``input_size``, channels its
+    first conv's), the definitions of :class:`~.cost.KeptCost` and of the
+    prune report (:func:`~.report.flops`), so a budget in either is met in
+    the number the report gives.
+
+    Raises:
+        ValueError: Unknown ``measure``.
+    """
+    from .cost import COST_KINDS, _output_positions
+    if measure not in COST_KINDS:
+        raise ValueError(f'measure must be one of {COST_KINDS}, got '
+                         f'{measure!r}')
+    if measure == 'params':
+        return ParamCount(backbone, groups)
+    channels = example_inputs(backbone, input_size).shape[1]
+    return ParamCount(backbone, groups,
+                      _output_positions(backbone, (channels, *input_size)))
+
+
 def prune_groups(graph: tp.DependencyGraph, groups: Sequence[ChannelGroup],
                  keep: Sequence[torch.Tensor]) -> None:
     """Remove, in place with Torch-Pruning, every channel of group i not in

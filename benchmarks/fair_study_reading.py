@@ -1,0 +1,137 @@
+"""The fair study's reading: tries, choices, rows and paired verdicts.
+
+Reads the fair study's units (configs/suites/fair-study-tuning_fashion-
+mnist-holdout5k.py, then fair-study_fashion-mnist-holdout5k.py; by default
+from the committed archive) with :mod:`astro_mm.analysis.fair_study`, and
+prints, trained nothing:
+
+1. the tuning stage's tries on seed 0 at FLOPs 0.6, each method's fine-tuned
+   validation top-1 per setting, and the setting chosen (``--select`` stops
+   here: these are the choices the main stage's config must name);
+2. per budget (parameters or FLOPs, 0.6 or 0.4), every method's chosen row:
+   seeds, fine-tuned test top-1 (mean and sample std), validation top-1,
+   the share of parameters and of FLOPs it keeps;
+3. per budget, the paired per-seed differences in fine-tuned test top-1 of
+   AstroNet against ``gates`` and of AstroNet and MA-Net against the best
+   rival (the non-astro method with the highest mean validation top-1 at
+   that budget: chosen on validation, never on test), with the 95 % t
+   half-width and the verdict (a win only where the interval excludes 0).
+
+Last line (FLOPs budget 0.6)::
+
+    fair_study: units=<n> max_budget_dev=<x> astronet_vs_gates=<d> astronet_vs_gates_ci=<h> astronet_vs_best=<d> astronet_vs_best_ci=<h> manet_vs_best=<d> manet_vs_best_ci=<h>
+
+Example::
+
+    python benchmarks/fair_study_reading.py [--folder DIR] [--select]
+"""
+import argparse
+import glob
+import os.path as osp
+import statistics
+import sys
+
+from astro_mm.analysis.fair_study import (by_method, best_rival,
+                                          choose_settings, chosen_rows,
+                                          compare, read_rows)
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ARCHIVE = osp.join(ROOT, 'benchmarks', 'runs',
+                   'fair-study_fashion-mnist-holdout5k')
+BUDGETS = [(measure, budget) for measure in ('flops', 'params')
+           for budget in (0.6, 0.4)]
+
+
+def _fmt(value, digits=2):
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def print_choices(choices) -> None:
+    print('## Tries on seed 0 at FLOPs 0.6 (fine-tuned validation top-1)\n')
+    print('| method | setting | val top-1 (%) | chosen |')
+    print('|---|---|---|---|')
+    for method, (chosen, _, scores) in sorted(choices.items()):
+        for setting, score in sorted(scores.items()):
+            print(f'| {method} | {setting} | {score:.2f} | '
+                  f'{"yes" if setting == chosen else ""} |')
+    print()
+
+
+def print_rows(table, measure, budget) -> None:
+    print(f'## {measure} budget {budget:g}\n')
+    print('| method | setting | seeds | top-1 test (%) | top-1 val (%) | '
+          'params ratio | FLOPs ratio |')
+    print('|---|---|---|---|---|---|---|')
+    for method, seeds in sorted(table.items()):
+        rows = list(seeds.values())
+        tops = [r.top1 for r in rows]
+        std = statistics.stdev(tops) if len(tops) > 1 else 0.0
+        print(f'| {method} | {rows[0].setting} | {len(rows)} | '
+              f'{statistics.mean(tops):.2f} ± {std:.2f} | '
+              f'{_fmt(statistics.mean(r.top1_val for r in rows))} | '
+              f'{statistics.mean(r.params_ratio for r in rows):.3f} | '
+              f'{statistics.mean(r.flops_ratio for r in rows):.3f} |')
+    print()
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--folder', default=ARCHIVE,
+                        help='the study\'s runs folder or archive')
+    parser.add_argument('--select', action='store_true',
+                        help='print the tuning stage\'s choices only')
+    args = parser.parse_args(argv)
+    rows = read_rows(args.folder)
+    if not rows:
+        sys.exit(f'no fine-tuned pruned rows under {args.folder}')
+    choices = choose_settings(rows)
+    print_choices(choices)
+    if args.select:
+        line = 'fair_study_select: ' + ' '.join(
+            f'{method}={chosen}' for method, (chosen, _, _) in
+            sorted(choices.items()))
+        print(line)
+        return line
+    rows = chosen_rows(rows, choices)
+    comparisons = {}
+    for measure, budget in BUDGETS:
+        table = by_method(rows, measure, budget)
+        if not table:
+            continue
+        print_rows(table, measure, budget)
+        best = best_rival(table)
+        pairs = [('astronet', 'gates'), ('astronet', best), ('manet', best)]
+        print(f'Best rival on validation: {best}\n')
+        print('| a | b | seeds | a - b (test top-1) | 95 % CI half-width | '
+              'verdict |')
+        print('|---|---|---|---|---|---|')
+        for a, b in pairs:
+            c = compare(table, a, b, measure, budget)
+            comparisons[(measure, budget, a, 'gates' if b == 'gates'
+                         else 'best')] = c
+            print(f'| {a} | {c.b} | {len(c.differences)} | {_fmt(c.mean)} '
+                  f'| {_fmt(c.half_width)} | {c.verdict} |')
+        print()
+    units = len(glob.glob(osp.join(args.folder, '*', 'seed*',
+                                   'result.json')))
+    deviation = max(r.budget_deviation for r in rows)
+
+    def value(key, attribute):
+        c = comparisons.get(('flops', 0.6) + key)
+        # '-' where the pair has no common seed (a row not run yet)
+        return _fmt(getattr(c, attribute) if c and c.differences else None,
+                    3)
+
+    line = (f'fair_study: units={units} max_budget_dev={deviation:.4f} '
+            f'astronet_vs_gates={value(("astronet", "gates"), "mean")} '
+            f'astronet_vs_gates_ci={value(("astronet", "gates"), "half_width")} '
+            f'astronet_vs_best={value(("astronet", "best"), "mean")} '
+            f'astronet_vs_best_ci={value(("astronet", "best"), "half_width")} '
+            f'manet_vs_best={value(("manet", "best"), "mean")} '
+            f'manet_vs_best_ci={value(("manet", "best"), "half_width")}')
+    print(line)
+    return line
+
+
+if __name__ == '__main__':
+    main()
