@@ -117,6 +117,36 @@ def test_pruned_classifier_tests_from_its_config(pruned):
     assert top1 >= CHANCE + 10.0, f'top-1 {top1} against chance {CHANCE}'
 
 
+def test_the_fine_tune_wins_back_what_a_hard_prune_lost(pruned):
+    """A fine-tuned row beats its pruned self: the trained network cut to
+    a fifth of its parameters at random loses accuracy, and the suites'
+    fine-tune (the config tools/prune.py writes) wins it back."""
+    work = pruned['work'] / 'hard'
+    out = work / 'random_20.pth'
+    data = f'{pruned["data"]}'
+    run_tool('tools/prune.py', str(pruned['config']),
+             str(pruned['work'] / f'iter_{TRAIN_ITERS}.pth'), '--method',
+             'random', '--budget', '0.2', '--out', str(out),
+             '--recalibrate-batches', '0', '--latency-repeats', '1',
+             '--input-size', '64', '--finetune-epochs', '1',
+             '--finetune-lr', '0.02')
+    options = [f'{loader}.dataset.data_root={data}'
+               for loader in ('train_dataloader', 'test_dataloader')]
+    run_tool('tools/test.py', str(out.with_suffix('.py')), str(out),
+             '--work-dir', str(work / 'test_pruned'), '--cfg-options',
+             *options)
+    run_tool('tools/train.py', str(out.with_suffix('.py')), '--work-dir',
+             str(work / 'finetune'), '--cfg-options', *options,
+             'train_cfg.val_begin=1000')
+    run_tool('tools/test.py', str(out.with_suffix('.py')),
+             str(work / 'finetune' / 'epoch_1.pth'), '--work-dir',
+             str(work / 'test_finetuned'), '--cfg-options', *options)
+    before = read_metrics(work / 'test_pruned')['summary']['cls']['top1']
+    after = read_metrics(work / 'test_finetuned')['summary']['cls']['top1']
+    # measured 74.2 -> 86.7 (seed 0); the margin leaves room for platforms
+    assert after >= before + 5.0, (before, after)
+
+
 def test_detector_backbone_holds_the_pruned_weights(pruned):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
