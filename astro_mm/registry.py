@@ -8,11 +8,20 @@ scope prefix, whatever the config's ``default_scope`` (``mmdet`` or
                  backbone=dict(type='astro_mm.ManetResNet', ...))
 
 mmengine resolves the prefix by importing ``astro_mm.registry`` and then the
-``locations`` below, so no ``custom_imports`` is needed for the lookup itself.
-Configs still list ``custom_imports = dict(imports=['astro_mm'])`` (the
-``_base_`` runtime does) so that astro_mm's compatibility layer (safe
-checkpoint loading, atomic saving) is active before any checkpoint is read,
-also when a config names no astro_mm type.
+``locations`` below, so no ``custom_imports`` is needed for the lookup itself,
+and a component's module (with the mmdet / mmpretrain classes it builds on)
+is imported only when a config first names an astro_mm type of its
+registry. Configs still list ``custom_imports = dict(imports=['astro_mm'])``
+(plus ``'astro_mm.compat.enable'`` in astro_mm's own ``_base_`` runtimes,
+for its compatibility layer: see :mod:`astro_mm.compat`).
+
+Strict pretrained weights are astro_mm's ``Pretrained`` weight initializer
+(:class:`astro_mm.compat.StrictPretrainedInit`), asked for with
+``init_cfg=dict(type='Pretrained', _scope_='astro_mm', ...)``: the type
+stays ``'Pretrained'`` so that mmengine's ``BaseModule`` still runs it after
+every other initializer (and backbones such as mmpretrain's ViT still skip
+their own re-initialization), and ``_scope_`` picks astro_mm's registry
+(:data:`WEIGHT_INITIALIZERS`) instead of mmengine's.
 
 Inside astro_mm components, children from other libraries are built with
 their prefix too (``mmpretrain.ResNet``), so a config means the same thing
@@ -24,9 +33,11 @@ the unknown keys and the valid ones (Python's own ``TypeError`` names only
 the first unknown key, and a constructor with ``**kwargs`` may never say
 anything). The check is the build function of astro_mm's ``MODELS`` and
 ``HOOKS`` and wraps that of mmengine's root registries (which the runner
-builds the top-level model and the hooks with) and, on ``import astro_mm``,
-mmdet's and mmpretrain's ``MODELS`` (which build backbones such as
-``astro_mm.PrunedResNet``); it acts on astro_mm's own types only.
+builds the top-level model and the hooks with) and mmdet's and mmpretrain's
+``MODELS`` (which build backbones such as ``astro_mm.PrunedResNet``) once
+they are imported (:func:`astro_mm.check_keys_in_library_registries`); it
+acts on astro_mm's own types only, every other type is built exactly as
+before.
 """
 import inspect
 from typing import Callable, Optional, Set
@@ -41,6 +52,7 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPP
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS  # noqa: E501
 from mmengine.registry import Registry
 
 # Keys every build function handles itself.
@@ -163,6 +175,11 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     locations=['astro_mm.engine'])
+# Only 'Pretrained' (StrictPretrainedInit), named with _scope_='astro_mm'.
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer',
+    parent=MMENGINE_WEIGHT_INITIALIZERS,
+    locations=['astro_mm.compat.strict_pretrained'])
 # Backbone families (ResNet, DenseNet-BC, transformers, ...): what each
 # modulates, prunes and rebuilds, declared in one module per family
 # (astro_mm.models.families); not built from configs, resolved per

@@ -22,6 +22,15 @@ import pytest
 if os.environ.get('PYTEST_XDIST_WORKER'):
     os.environ.setdefault('OMP_NUM_THREADS', '1')
 
+# The tests stand in for astro_mm's tools, which run with its compatibility
+# layer (tools/train.py calls apply_patches): in-process runners load
+# mmengine checkpoints (torch 2.11's weights_only default). What
+# ``import astro_mm`` alone does, without it, is tested in subprocesses
+# (test_plugin_hygiene.py).
+from astro_mm.compat import apply_patches  # noqa: E402
+
+apply_patches()
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PRETRAIN_CONFIG = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
 

@@ -1,4 +1,7 @@
-"""Safe-by-default checkpoint loading and atomic checkpoint writes."""
+"""Safe-by-default checkpoint loading and atomic checkpoint writes, with
+astro_mm's compatibility layer enabled (as astro_mm's tools and configs
+enable it; ``import astro_mm`` alone leaves mmengine as it is:
+test_plugin_hygiene.py)."""
 import argparse
 import os
 import subprocess
@@ -10,9 +13,17 @@ from mmengine.fileio.backends import LocalBackend
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from astro_mm.compat import (TRUSTED_ENV, UnsafeCheckpointError,
-                             atomic_write_bytes, load_checkpoint_file,
+                             apply_patches, atomic_write_bytes,
+                             load_checkpoint_file, patches_applied,
                              stale_temp_files, trusted_checkpoints)
 from conftest import PRETRAIN_CONFIG, run_tool
+
+
+@pytest.fixture(autouse=True)
+def compat_layer():
+    """The opt-in of astro_mm's tools (conftest enables it already)."""
+    apply_patches()
+    assert patches_applied()
 
 
 class _Payload:

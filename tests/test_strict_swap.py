@@ -147,8 +147,9 @@ def test_missing_backbone_key_fails_for_a_pruned_backbone(checkpoints,
     torch.save(broken, path)
     cfg = _detector_cfg('condinst', 'manet', path)
     with pytest.raises(PretrainedMismatchError,
-                       match=r'1 tensors of the model are not in it: '
-                       r'layer4\.1\.conv2\.weight'):
+                       match=r'1 of its tensors are not in the checkpoint: '
+                       r'layer4\.1\.conv2\.weight; they would stay randomly '
+                       r'initialized'):
         _build_detector(cfg).init_weights()
 
 

@@ -38,7 +38,10 @@ sys.path.insert(0, ROOT)
 
 from astro_mm.benchmark import (SuiteRunner, build_rows, load_suite,  # noqa: E402
                                 prepare_data, to_csv, to_markdown)
-from astro_mm.compat import atomic_write_bytes  # noqa: E402
+from astro_mm.compat import apply_patches, atomic_write_bytes  # noqa: E402
+
+# astro_mm's tools run with its compatibility layer (astro_mm.compat)
+apply_patches()
 
 
 def log(message: str) -> None:

@@ -26,9 +26,13 @@ weights; re-estimates the batch-norm statistics on training batches
 
 Detector configs take the pruned backbone with
 ``backbone=dict(type='astro_mm.PrunedResNet', base=..., widths=OUT,
-init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.'))``;
-after a coupled prune the neck's ``in_channels`` come from OUT's meta too
-(``astro_mm.models.pruning.sync_neck_widths``, applied by the tools).
+init_cfg=dict(type='Pretrained', _scope_='astro_mm', checkpoint=OUT,
+prefix='backbone.'))``; after a coupled prune the neck's ``in_channels``
+come from OUT's meta too (``astro_mm.models.pruning.sync_neck_widths``,
+applied by astro_mm's tools). ``--detector-config DET.py --emit OUT_DET.py``
+writes DET.py with the pruned backbone as a standalone config that mmdet's
+own tools run (widths inline, neck widths set, ``custom_imports`` of
+astro_mm; also ``tools/emit_detector_config.py OUT DET.py OUT_DET.py``).
 
 Example::
 
@@ -56,13 +60,14 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-import astro_mm  # noqa: F401
 from astro_mm.apis import finetune_config
-from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
+from astro_mm.compat import (apply_patches, atomic_write_bytes,
+                             load_checkpoint_file)
 from astro_mm.engine.optimizers.alternating_constructor import WRAPPER_KEYS
 from astro_mm.models.modulation import unmodulated_copy
 from astro_mm.models.pruning import (BASELINE_PRUNERS, PruneResult,
-                                     export_pruned, inner_widths,
+                                     emit_detector_config, export_pruned,
+                                     inner_widths,
                                      prune_baseline, sync_neck_widths)
 from astro_mm.models.pruning.baselines import MEASURES, RANKS
 from astro_mm.models.pruning.export import stage_widths_or_none
@@ -73,6 +78,9 @@ EARLY = 'early'  # the channels an EarlyPruningHook chose during training
 from astro_mm.models.pruning.recalibration import recalibrate_batch_norm
 from astro_mm.models.pruning.report import compare, format_report
 from astro_mm.registry import HOOKS, MODELS
+
+# astro_mm's tools run with its compatibility layer (astro_mm.compat)
+apply_patches()
 
 
 def parse_args(argv=None):
@@ -143,7 +151,20 @@ def parse_args(argv=None):
         '--cfg-options', nargs='+', action=DictAction,
         help='overrides of the config as in tools/train.py (those the run '
         'trained with); they carry into the pruned config written next to OUT')
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--detector-config',
+        help='an mmdet detector config (yours, mmdet::..., or astro_mm\'s) '
+        'to write with the pruned backbone (with --emit)')
+    parser.add_argument(
+        '--emit', metavar='OUT_DET.py',
+        help='write --detector-config with the pruned backbone, its widths '
+        'inline, init_cfg loading OUT and the neck widths of a coupled '
+        'prune: a standalone config mmdet\'s own tools/train.py runs '
+        '(tools/emit_detector_config.py does it for an existing OUT)')
+    args = parser.parse_args(argv)
+    if (args.detector_config is None) != (args.emit is None):
+        parser.error('--detector-config and --emit go together')
+    return args
 
 
 def is_algorithm(cfg: Config) -> bool:
@@ -389,6 +410,8 @@ def main(argv=None):
                   result.stage_widths if result.coupled else None
                   ).dump(stem + '.py')
     atomic_write_bytes(json.dumps(report, indent=2).encode(), stem + '.json')
+    if args.emit:
+        emit_detector_config(args.out, args.detector_config, args.emit)
     print(format_report(report))
     how = (f'{method}, budget {args.budget:g} of the {args.cost}'
            if args.budget is not None else
@@ -396,7 +419,8 @@ def main(argv=None):
     if result.coupled:
         how += f', coupled (stage widths {result.stage_widths})'
     print(f'{how}; wrote {args.out}, {stem}.py (fine-tune: tools/train.py '
-          f'{stem}.py), {stem}.json')
+          f'{stem}.py), {stem}.json'
+          + (f', {args.emit} (the detector)' if args.emit else ''))
     return report
 
 

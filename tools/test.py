@@ -19,11 +19,13 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 
-import astro_mm  # noqa: F401  (compatibility patches, registries)
 from astro_mm.apis import (add_common_args, build_runner, load_config,
                            release_dist, use_validation_split)
-from astro_mm.compat import atomic_write_bytes
+from astro_mm.compat import apply_patches, atomic_write_bytes
 from astro_mm.evaluation import format_summary, summarize_metrics
+
+# astro_mm's tools run with its compatibility layer (astro_mm.compat)
+apply_patches()
 
 
 def parse_args(argv=None):

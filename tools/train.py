@@ -10,9 +10,12 @@ import argparse
 
 import torch
 
-import astro_mm  # noqa: F401  (compatibility patches, registries)
 from astro_mm.apis import (add_common_args, build_runner, load_config,
                            release_dist)
+from astro_mm.compat import apply_patches
+
+# astro_mm's tools run with its compatibility layer (astro_mm.compat)
+apply_patches()
 
 
 def parse_args(argv=None):

@@ -1077,7 +1077,8 @@ def _measure_one(argv=None) -> None:
     :meth:`CostPlanner._measure_in_subprocess`)."""
     import argparse
 
-    import astro_mm  # noqa: F401  (registries, compatibility layer)
+    from astro_mm.compat import apply_patches
+    apply_patches()  # as astro_mm's tools run
     from .runner import SuiteRunner
     from .suite import load_suite
     parser = argparse.ArgumentParser(description=_measure_one.__doc__)

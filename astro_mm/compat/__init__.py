@@ -2,9 +2,20 @@
 
 The stack (mmengine 0.10.7, mmcv 2.1.0, mmdet 3.3.0, mmpretrain 1.2.0) was
 released before torch 2.6; astro_mm runs it on torch 2.11. Each patch below
-says what breaks without it. :func:`apply_patches` is idempotent and runs on
-``import astro_mm``; configs import astro_mm through ``custom_imports`` so the
-patches are active inside mmdet's and mmpretrain's own tools too.
+says what breaks without it.
+
+The patches are opt-in, never a side effect of ``import astro_mm`` (which a
+config's ``custom_imports`` does inside anyone's project):
+
+* astro_mm's tools (``tools/train.py``, ``tools/test.py``,
+  ``tools/prune.py``, the suite runner) call :func:`apply_patches`
+  (idempotent) before they read a config;
+* astro_mm's configs opt in through their ``_base_`` runtime,
+  ``custom_imports = dict(imports=['astro_mm', 'astro_mm.compat.enable'])``,
+  so the patches are active inside mmdet's and mmpretrain's own tools too
+  when they run an astro_mm config; importing :mod:`astro_mm.compat.enable`
+  calls :func:`apply_patches`. A config of yours gets them by listing the
+  same module; without it, mmengine behaves as it does without astro_mm.
 
 1. Checkpoint loading (torch >= 2.6 ``weights_only=True`` default):
    mmengine's local loader calls ``torch.load`` without ``weights_only`` and
@@ -26,13 +37,18 @@ patches are active inside mmdet's and mmpretrain's own tools too.
    ``device_ids=[LOCAL_RANK]``, which torch rejects for CPU modules; without
    CUDA, ``MMDistributedDataParallel`` now drops ``device_ids`` /
    ``output_device`` (this covers MMSeparateDistributedDataParallel too).
-4. Strict pretrained weights: mmengine's ``init_cfg=dict(type='Pretrained')``
-   loads non-strictly, so a wrong ``prefix`` or a checkpoint of another
-   architecture leaves weights randomly initialized with only a log line.
-   ``Pretrained`` is now :class:`strict_pretrained.StrictPretrainedInit`:
-   missing or unexpected keys raise :class:`PretrainedMismatchError` naming
-   the checkpoint and the first few keys; ``strict=False`` in the init_cfg
-   allows a partial load on purpose.
+
+Not a patch: strict pretrained weights. mmengine's
+``init_cfg=dict(type='Pretrained')`` loads non-strictly, so a wrong
+``prefix`` or a checkpoint of another architecture leaves weights randomly
+initialized with only a log line. astro_mm's configs ask for
+:class:`strict_pretrained.StrictPretrainedInit` per init_cfg,
+``dict(type='Pretrained', _scope_='astro_mm', ...)``: a tensor of the module
+missing from the checkpoint, or of another shape, raises
+:class:`PretrainedMismatchError` naming the checkpoint and the first few
+keys; tensors the module does not have (``fc.*``, heads) are skipped;
+``strict=False`` allows a partial load on purpose. ``type='Pretrained'``
+alone stays mmengine's.
 """
 from .checkpoint import (TRUSTED_ENV, UnsafeCheckpointError,
                          atomic_write_bytes, load_checkpoint_file,
@@ -41,6 +57,11 @@ from .checkpoint import (TRUSTED_ENV, UnsafeCheckpointError,
 from .strict_pretrained import PretrainedMismatchError, StrictPretrainedInit
 
 _applied = False
+
+
+def patches_applied() -> bool:
+    """Whether :func:`apply_patches` ran in this process."""
+    return _applied
 
 
 def _patch_checkpoint_loader() -> None:
@@ -92,26 +113,23 @@ def _patch_cpu_distributed_init() -> None:
     MMDistributedDataParallel.__init__ = __init__
 
 
-def _patch_strict_pretrained() -> None:
-    from mmengine.registry import WEIGHT_INITIALIZERS
-    WEIGHT_INITIALIZERS.register_module(
-        name='Pretrained', module=StrictPretrainedInit, force=True)
-
-
 def apply_patches() -> None:
-    """Apply every patch of this module once."""
+    """Apply every patch of this module once (idempotent).
+
+    Called by astro_mm's tools and by importing
+    :mod:`astro_mm.compat.enable`; never by ``import astro_mm``.
+    """
     global _applied
     if _applied:
         return
     _patch_checkpoint_loader()
     _patch_atomic_local_writes()
     _patch_cpu_distributed_init()
-    _patch_strict_pretrained()
     _applied = True
 
 
 __all__ = [
-    'apply_patches', 'load_checkpoint_file', 'trusted_checkpoints',
+    'apply_patches', 'patches_applied', 'load_checkpoint_file', 'trusted_checkpoints',
     'UnsafeCheckpointError', 'TRUSTED_ENV', 'atomic_write_bytes',
     'StrictPretrainedInit', 'PretrainedMismatchError', 'stale_temp_files',
     'remove_stale_temp_files'

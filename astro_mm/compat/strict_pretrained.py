@@ -1,25 +1,35 @@
-"""``init_cfg=dict(type='Pretrained', ...)`` that fails on a partial load.
+"""``init_cfg=dict(type='Pretrained', _scope_='astro_mm', ...)``: a
+pretrained load that fails when it leaves backbone weights random.
 
 mmengine's ``PretrainedInit`` loads non-strictly: with a wrong ``prefix``, a
 checkpoint of another architecture or a renamed layer, the unmatched
-weights keep their random initialization and only a log line says so.
-Training then goes on, and a table compares a random backbone with a
-pretrained one. :class:`StrictPretrainedInit` replaces it under the same
-name (so mmengine still runs it after every other initializer) and refuses
-a checkpoint that leaves any tensor of the module unloaded, or holds
-tensors under the prefix that the module does not have, naming the first
-few keys and the checkpoint. ``strict=False`` restores mmengine's
-behaviour on purpose (e.g. a torchvision checkpoint whose ``fc.*`` the
-backbone has no use for)::
+weights of the module keep their random initialization and only a log line
+says so. Training then goes on, and a table compares a random backbone with
+a pretrained one. :class:`StrictPretrainedInit` refuses a checkpoint that
+leaves any tensor of the module unloaded, or holds one of another shape,
+naming the checkpoint and the first few keys. Tensors of the checkpoint that
+the module does not have (a classifier's ``fc.*`` or ``head.*``, CDS
+heads) are skipped, as mmengine does: they leave nothing random.
 
-    init_cfg=dict(type='Pretrained', checkpoint='cls.pth', prefix='backbone.',
-                  strict=False)
+It is opt-in, per ``init_cfg``: registered as ``Pretrained`` in astro_mm's
+``WEIGHT_INITIALIZERS`` (not mmengine's), so ``_scope_='astro_mm'`` selects
+it while the type stays ``'Pretrained'``, the name mmengine's ``BaseModule``
+runs after every other initializer. ``type='Pretrained'`` without the scope
+is mmengine's, also after ``import astro_mm``. astro_mm's configs and the
+detector configs ``tools/prune.py --emit`` writes use the strict one::
+
+    init_cfg=dict(type='Pretrained', _scope_='astro_mm',
+                  checkpoint='cls.pth', prefix='backbone.')
+
+``strict=False`` restores mmengine's behaviour on purpose (a partial load).
 """
 import re
 from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit, update_init_info
+
+from astro_mm.registry import WEIGHT_INITIALIZERS
 
 # How many keys an error message lists per kind.
 _MAX_LISTED = 5
@@ -61,25 +71,28 @@ def _read_state_dict(checkpoint: str, prefix: Optional[str],
     return selected
 
 
-def _mismatch_message(module, checkpoint: str, prefix: Optional[str],
-                      missing: List[str], unexpected: List[str]) -> str:
+def _missing_message(module, checkpoint: str, prefix: Optional[str],
+                     missing: List[str], unexpected: List[str]) -> str:
     where = f'{checkpoint}' + (f" (prefix '{prefix}')" if prefix else '')
-    parts = []
-    if missing:
-        parts.append(f'{len(missing)} tensors of the model are not in it: '
-                     f'{_listed(missing)}')
+    skipped = ''
     if unexpected:
-        parts.append(f'{len(unexpected)} of its tensors are not in the '
-                     f'model: {_listed(unexpected)}')
-    return (f'pretrained checkpoint {where} does not match '
-            f'{type(module).__name__}: {"; ".join(parts)}. The unmatched '
-            'weights would stay randomly initialized. Fix init_cfg.prefix / '
+        skipped = (f' ({len(unexpected)} tensors of the checkpoint are not '
+                   f'in the model and were skipped: {_listed(unexpected)})')
+    return (f'pretrained checkpoint {where} does not cover '
+            f'{type(module).__name__}: {len(missing)} of its tensors are not '
+            f'in the checkpoint: {_listed(missing)}; they would stay randomly '
+            f'initialized{skipped}. Fix init_cfg.prefix / '
             'init_cfg.checkpoint (or the model config), or set '
             'init_cfg.strict=False to load only the matching keys on purpose')
 
 
+@WEIGHT_INITIALIZERS.register_module(name='Pretrained')
 class StrictPretrainedInit(PretrainedInit):
-    """mmengine's ``Pretrained`` initializer, strict unless told otherwise.
+    """mmengine's ``Pretrained`` initializer that refuses to leave any
+    tensor of the module randomly initialized, unless told otherwise.
+
+    Selected with ``init_cfg=dict(type='Pretrained', _scope_='astro_mm',
+    ...)`` (see the module docstring).
 
     Args:
         checkpoint (str): The checkpoint file (or URL scheme mmengine
@@ -89,10 +102,11 @@ class StrictPretrainedInit(PretrainedInit):
             backbone into a detector).
         map_location (str): As in mmengine. Defaults to ``'cpu'``.
         strict (bool): True (default): every tensor of the module must be in
-            the checkpoint (under ``prefix``), every tensor there must be in
-            the module, with equal shapes; else
+            the checkpoint (under ``prefix``), with its shape; else
             :class:`PretrainedMismatchError` names the checkpoint and the
-            first few keys. False: mmengine's non-strict load.
+            first few keys. Tensors of the checkpoint that the module does
+            not have are skipped (logged). False: mmengine's non-strict
+            load.
     """
 
     def __init__(self,
@@ -122,9 +136,16 @@ class StrictPretrainedInit(PretrainedInit):
         missing = [
             k for k in result.missing_keys if 'num_batches_tracked' not in k
         ]
-        if missing or result.unexpected_keys:
+        unexpected = list(result.unexpected_keys)
+        if missing:
             raise PretrainedMismatchError(
-                _mismatch_message(module, self.checkpoint, self.prefix,
-                                  missing, list(result.unexpected_keys)))
+                _missing_message(module, self.checkpoint, self.prefix,
+                                 missing, unexpected))
+        if unexpected:
+            print_log(
+                f'{self.checkpoint}: skipped {len(unexpected)} tensors that '
+                f'{type(module).__name__} does not have: '
+                f'{_listed(unexpected)}',
+                logger='current')
         if hasattr(module, '_params_init_info'):
             update_init_info(module, init_info=self._get_init_info())

@@ -2,7 +2,8 @@
 # checkpoint loading) and the ImageNet checkpoint of this project that is
 # swapped into the detector's backbone. Override it on the command line:
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
-custom_imports = dict(imports=['astro_mm'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['astro_mm', 'astro_mm.compat.enable'], allow_failed_imports=False)
 coco_pretrained = 'work_dirs/resnet50_8xb32-100e_in1k/epoch_100.pth'
 # The checkpoint of configs/cds/cds_resnet50_8xb32-100e_in1k.py (RNT50-CDS),
 # taken by the *_r50-cds_* COCO detector configs.

@@ -3,7 +3,8 @@
 # loading, atomic checkpoint writes) before any checkpoint is read.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
-custom_imports = dict(imports=['astro_mm'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['astro_mm', 'astro_mm.compat.enable'], allow_failed_imports=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))

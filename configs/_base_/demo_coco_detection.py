@@ -4,7 +4,8 @@
 # so this fragment names its values `demo_*` and the detector configs assign
 # them (`train_dataloader = _base_.demo_train_dataloader`). The `_delete_`
 # keys make them replace mmdet's COCO settings instead of merging into them.
-custom_imports = dict(imports=['astro_mm'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['astro_mm', 'astro_mm.compat.enable'], allow_failed_imports=False)
 
 demo_data_root = 'data/demo_coco/'
 demo_num_classes = 4

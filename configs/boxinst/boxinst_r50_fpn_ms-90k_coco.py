@@ -6,7 +6,7 @@ _base_ = ['mmdet::boxinst/boxinst_r50_fpn_ms-90k_coco.py', '../_base_/coco_swap.
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            type='Pretrained',
+            type='Pretrained', _scope_='astro_mm',
             checkpoint=_base_.coco_pretrained,
             prefix='backbone.')))
 val_evaluator = dict(type='astro_mm.EmptySafeCocoMetric')

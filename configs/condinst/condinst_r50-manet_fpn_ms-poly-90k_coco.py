@@ -12,5 +12,6 @@ model = dict(
         base=_base_.model.backbone,
         widths=pruned_checkpoint,
         init_cfg=dict(
-            type='Pretrained', checkpoint=pruned_checkpoint,
+            type='Pretrained', _scope_='astro_mm',
+            checkpoint=pruned_checkpoint,
             prefix='backbone.')))

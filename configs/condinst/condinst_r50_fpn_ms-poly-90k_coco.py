@@ -5,7 +5,7 @@ _base_ = ['mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py', '../_
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            type='Pretrained',
+            type='Pretrained', _scope_='astro_mm',
             checkpoint=_base_.coco_pretrained,
             prefix='backbone.')))
 val_evaluator = dict(type='astro_mm.EmptySafeCocoMetric')

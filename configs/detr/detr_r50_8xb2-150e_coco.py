@@ -5,7 +5,7 @@ _base_ = ['mmdet::detr/detr_r50_8xb2-150e_coco.py', '../_base_/coco_swap.py']
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            type='Pretrained',
+            type='Pretrained', _scope_='astro_mm',
             checkpoint=_base_.coco_pretrained,
             prefix='backbone.')))
 val_evaluator = dict(type='astro_mm.EmptySafeCocoMetric')

@@ -12,7 +12,7 @@ model = dict(
     backbone=dict(
         depth=18,
         init_cfg=dict(
-            type='Pretrained',
+            type='Pretrained', _scope_='astro_mm',
             checkpoint=_base_.demo_pretrained,
             prefix='backbone.')),
     neck=dict(in_channels=[64, 128, 256, 512]),

@@ -5,7 +5,7 @@ _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', '../_base_/coco_s
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            type='Pretrained',
+            type='Pretrained', _scope_='astro_mm',
             checkpoint=_base_.coco_pretrained,
             prefix='backbone.')))
 val_evaluator = dict(type='astro_mm.EmptySafeCocoMetric')

@@ -15,6 +15,8 @@ from .baselines import (BASELINE_PRUNERS, BaselinePruneResult,
 from .cost import KeptCost
 from .coupled import (ParamCount, shrink_stages, silence_channels,
                       stage_widths)
+from .detector_config import (emit_detector_config,
+                              pruned_detector_config)
 from .export import (PruneResult, budget_masks, export_pruned,
                      prune_architecture, threshold_masks)
 from .folding import fold_unit_probs
@@ -34,5 +36,6 @@ __all__ = [
     'strategy_for', 'prune_baseline', 'baseline_scores', 'baseline_pruner',
     'register_baseline', 'BASELINE_PRUNERS', 'BaselinePruneResult',
     'ParamCount', 'shrink_stages', 'silence_channels', 'stage_widths',
-    'load_stage_widths', 'sync_neck_widths', 'prune_to_kept', 'DeadChannels'
+    'load_stage_widths', 'sync_neck_widths', 'prune_to_kept', 'DeadChannels',
+    'pruned_detector_config', 'emit_detector_config'
 ]
