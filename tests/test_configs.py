@@ -33,7 +33,12 @@ def test_config_loads_and_names_its_row(config):
     assert doc, f'{config} needs a docstring naming what it reproduces'
     cfg = Config.fromfile(osp.join(ROOT, config))
     assert cfg.model.type and cfg.train_dataloader and cfg.val_evaluator
-    assert cfg.custom_imports['imports'] == ['astro_mm']
+    # astro_mm's components, and its compatibility layer (opt-in)
+    assert cfg.custom_imports['imports'] == ['astro_mm',
+                                             'astro_mm.compat.enable']
+    init_cfg = cfg.model.get('backbone', {}).get('init_cfg') or {}
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        assert init_cfg.get('_scope_') == 'astro_mm'  # the strict load
 
 
 @pytest.mark.parametrize('config', BUILT)
