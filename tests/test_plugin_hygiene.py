@@ -155,6 +155,12 @@ from mmdet.registry import MODELS
 assert 'mmpretrain' not in sys.modules
 backbone = MODELS.build(dict(type='astro_mm.PrunedResNet', base=dict(
     type='mmdet.ResNet', depth=18), widths={}))
+# the strict initializer of an init_cfg, found without astro_mm.compat
+assert 'astro_mm.compat' not in sys.modules
+from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
+strict = build_from_cfg(dict(type='Pretrained', _scope_='astro_mm',
+                             checkpoint='x.pth'), WEIGHT_INITIALIZERS)
+assert type(strict).__name__ == 'StrictPretrainedInit', type(strict)
 print(type(backbone).__name__)
 '''
     proc = subprocess.run([sys.executable, '-c', probe], cwd=ROOT,

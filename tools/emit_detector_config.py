@@ -28,7 +28,8 @@ from astro_mm.models.pruning import emit_detector_config
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint', help='a checkpoint of tools/prune.py')
-    parser.add_argument('detector_config', help='the mmdet config to use it in')
+    parser.add_argument('detector_config',
+                        help='the mmdet config to use it in')
     parser.add_argument('out', help='the config to write (.py)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,

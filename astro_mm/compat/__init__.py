@@ -129,7 +129,8 @@ def apply_patches() -> None:
 
 
 __all__ = [
-    'apply_patches', 'patches_applied', 'load_checkpoint_file', 'trusted_checkpoints',
+    'apply_patches', 'patches_applied', 'load_checkpoint_file',
+    'trusted_checkpoints',
     'UnsafeCheckpointError', 'TRUSTED_ENV', 'atomic_write_bytes',
     'StrictPretrainedInit', 'PretrainedMismatchError', 'stale_temp_files',
     'remove_stale_temp_files'

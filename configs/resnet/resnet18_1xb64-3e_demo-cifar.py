@@ -4,7 +4,8 @@ The backbone the demo detectors take: its stem (7x7 conv + max-pool) and
 stages have exactly mmdet's ResNet layout, so every weight of this
 checkpoint is swapped into Faster R-CNN / DETR / CondInst / BoxInst through
 ``init_cfg=dict(type='Pretrained', _scope_='astro_mm',
-prefix='backbone.')`` (astro_mm's strict load). Images are upsampled 32 -> 64 px so the last stage still sees a 2x2 map.
+prefix='backbone.')`` (astro_mm's strict load). Images are upsampled
+32 -> 64 px so the last stage still sees a 2x2 map.
 
 Optimizer: AdamW (lr 2e-3, weight decay 0.05), cosine to 0 per iteration.
 The demo has 141 iterations. With the shared SGD 0.1 schedule the network
