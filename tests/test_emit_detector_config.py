@@ -109,3 +109,25 @@ def test_prune_tool_flags_go_together():
                     '--emit', 'det.py', check=False)
     assert proc.returncode != 0
     assert '--detector-config and --emit go together' in proc.stderr
+
+
+def test_prune_tool_emits_the_detector_config(tmp_path):
+    from astro_mm.registry import MODELS
+    cfg = Config.fromfile(f'{ROOT}/{CLASSIFIER}')
+    cfg.model.pop('init_cfg', None)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        torch.manual_seed(0)
+        state = MODELS.build(cfg.model).state_dict()
+    plain = tmp_path / 'plain.pth'
+    torch.save(dict(state_dict=state), plain)
+    pruned, out = tmp_path / 'r18_l1.pth', tmp_path / 'det.py'
+    run_tool('tools/prune.py', CLASSIFIER, str(plain), '--method', 'l1',
+             '--coupled', '--budget', '0.6', '--recalibrate-batches', '0',
+             '--latency-repeats', '1', '--input-size', '64', '--out',
+             str(pruned), '--detector-config', DETECTOR, '--emit', str(out))
+    meta = torch.load(pruned, weights_only=True)['meta']
+    emitted = Config.fromfile(str(out))
+    assert emitted.model.backbone.widths == meta['pruned_widths']
+    assert emitted.model.backbone.init_cfg.checkpoint == str(pruned)
+    assert list(emitted.model.neck.in_channels) == [
+        meta['stage_widths'][f'layer{i}'] for i in range(1, 5)]
