@@ -83,6 +83,12 @@ def test_lr_scales_with_the_total_batch_on_other_devices():
                              'auto_scale_lr.base_batch_size=128']
     record = fewer.record()
     assert record['lr_scaled'] and record['devices'] == 2
+    # a config without NxbM in its name is a one-device config, whatever
+    # its auto_scale_lr says (a fine-tune config written by tools/prune.py)
+    demo = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
+    cfg = Config.fromfile(os.path.join(ROOT, demo))
+    cfg.train_dataloader.batch_size = 32
+    assert plan_batch(cfg, 'pruned_b60.py', 1).options == []
 
 
 def test_units_at_once_get_disjoint_gpus(monkeypatch):

@@ -7,8 +7,10 @@ as one unit's training when its config is the unit's: the config
 the unit's config plus its ``cfg_options`` and seed. Keys that say where or
 how the run ran, not what it trained, are left out of the comparison
 (:data:`IGNORED`: work dir, launcher, resume, distributed backend, data
-roots, the lr scaling switch). A difference refuses the import with the
-differing keys listed. An imported unit then goes on as any other: the
+roots, ``auto_scale_lr``: the devices a run had are its own, and the lr it
+trained with is recorded in the unit's ``launch``, flagged in the table
+when its total batch is not the config's). A difference refuses the
+import with the differing keys listed. An imported unit then goes on as any other: the
 suite tests (and prunes) its last checkpoint and the table shows it.
 """
 import glob
@@ -19,13 +21,12 @@ from typing import Dict, List, Tuple
 
 from mmengine.config import Config
 
-from .launch import lr_value
-from .launch import plan_batch
+from .launch import lr_value, plan_batch
 from .suite import SuiteConfigError
 
 # dotted keys (or their last part) that do not change what is trained
 IGNORED = ('work_dir', 'launcher', 'resume', 'load_from', 'env_cfg',
-           'auto_scale_lr.enable', 'data_root', 'filename')
+           'auto_scale_lr', 'data_root', 'filename')
 
 
 def flatten(node, prefix: str = '') -> Dict[str, object]:
@@ -110,9 +111,9 @@ def import_unit(runner, spec: str) -> Tuple[str, int]:
     name, work_dir, seed = parse_unit(spec)
     run = runner.runs.get(name)
     if run is None or run.task != 'cls':
-        raise SuiteConfigError(
-            f'--import {spec!r}: {name!r} is not a cls run of the suite '
-            f'(cls runs: {sorted(r.name for r in runner.cfg.runs if r.task == "cls")})')
+        cls_runs = sorted(r.name for r in runner.cfg.runs if r.task == 'cls')
+        raise SuiteConfigError(f'--import {spec!r}: {name!r} is not a cls '
+                               f'run of the suite (cls runs: {cls_runs})')
     dumped = osp.join(work_dir, osp.basename(run.config))
     if not osp.isfile(dumped):
         raise SuiteConfigError(
@@ -156,7 +157,8 @@ def import_unit(runner, spec: str) -> Tuple[str, int]:
                        launcher=str(found.get('launcher', 'none')))
     # the lr it trained with: scaled only where its auto_scale_lr was on
     scale = found.get('auto_scale_lr') or {}
-    ratio = (batch.total_batch / scale['base_batch_size']
+    ratio = (batch.total_batch / scale.get('base_batch_size',
+                                           batch.config_total_batch)
              if scale.get('enable') else 1.0)
     lrs = batch.config_lr if isinstance(batch.config_lr, dict) else \
         {'': batch.config_lr}

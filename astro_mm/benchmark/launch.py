@@ -163,6 +163,16 @@ def lr_value(lrs: Dict[str, float]):
     return lrs or None
 
 
+def named_devices(cfg, config_path: str) -> int:
+    """Devices a config is written for: N of OpenMMLab's ``NxbM`` in its
+    file name, else one (a pruned export's fine-tune config, a demo
+    config: the planner's reading of ``auto_scale_lr`` is a cost estimate,
+    not a launch)."""
+    from .planner import devices_of
+    devices, source = devices_of(cfg, config_path)
+    return devices if source == 'config name' else 1
+
+
 def plan_batch(cfg, config_path: str, devices: int,
                launcher: str = 'none') -> BatchPlan:
     """The devices, batch and lr of ``cfg`` (with its options merged)
@@ -174,8 +184,7 @@ def plan_batch(cfg, config_path: str, devices: int,
         devices (int): Processes the training runs on.
         launcher (str): Recorded.
     """
-    from .planner import devices_of
-    named, _ = devices_of(cfg, config_path)
+    named = named_devices(cfg, config_path)
     batch = int(cfg.train_dataloader.batch_size)
     total, config_total = devices * batch, named * batch
     lrs = optimizer_lrs(cfg.get('optim_wrapper'))

@@ -45,7 +45,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 
-from .launch import GpuPool, LaunchSettings, plan_batch, train_command
+from .launch import (GpuPool, LaunchSettings, named_devices, plan_batch,
+                     train_command)
 from .suite import SuiteConfigError
 
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
@@ -437,28 +438,34 @@ class SuiteRunner:
             args.append('--resume')
         batch = self.batch_plan(config, options)
         self.log(f'  training on {batch.devices} device(s), total batch '
-                 f'{batch.total_batch} (log: {unit_dir}/train.log)')
-        args = args[1:] + ['--cfg-options'] + options + batch.options
+                 f'{batch.total_batch} (log: {unit_dir}/train.log)'
+                 if batch else f'  training (log: {unit_dir}/train.log)')
+        args += ['--cfg-options'] + options + (batch.options if batch else [])
         job_name = '-'.join([self.cfg.suite.name] + osp.relpath(
             unit_dir, self.runs_root).split(os.sep))
-        self._tool(args, osp.join(unit_dir, 'train.log'),
-                   command=train_command(self.launch, batch.devices, args,
-                                         job_name=job_name),
-                   gpus=batch.devices)
+        devices = batch.devices if batch else 1
+        command = train_command(self.launch, devices, args[1:],
+                                job_name=job_name)
+        # a plain one-process training is called as every other tool
+        launched = ({} if command == [sys.executable] + args else
+                    dict(command=command, gpus=devices))
+        self._tool(args, osp.join(unit_dir, 'train.log'), **launched)
         with open(osp.join(unit_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
-        write_json(dict(checkpoint=checkpoint, launch=batch.record()),
-                   done_file)
+        write_json(dict(checkpoint=checkpoint,
+                        launch=batch.record() if batch else None), done_file)
         return checkpoint
 
     def batch_plan(self, config: str, options: List[str]):
         """Devices, batch and lr of a training of ``config`` under the
-        suite's launch (:func:`.launch.plan_batch`)."""
+        suite's launch (:func:`.launch.plan_batch`); None for a config file
+        that does not exist (tools/train.py then says so)."""
         from mmengine.config import Config
+        if not osp.isfile(osp.join(self.root, config)):
+            return None
         cfg = Config.fromfile(osp.join(self.root, config))
         cfg.merge_from_dict(_options_dict(options))
-        from .planner import devices_of
-        devices = self.launch.unit_devices(devices_of(cfg, config)[0])
+        devices = self.launch.unit_devices(named_devices(cfg, config))
         return plan_batch(cfg, config, devices, self.launch.launcher)
 
     def _test(self, config: str, checkpoint: str, test_dir: str,

@@ -7,7 +7,8 @@ from .replica_consistency_hook import ReplicaConsistencyHook
 from .sparse_training_hook import SparseTrainingHook
 
 __all__ = [
-    'AllRanksLossHook', 'AlternationHook', 'EarlyPruningHook', 'ProbabilityHistoryHook',
+    'AllRanksLossHook', 'AlternationHook', 'EarlyPruningHook',
+    'ProbabilityHistoryHook',
     'ReplicaConsistencyHook', 'SparseTrainingHook',
     'load_probability_history'
 ]
