@@ -38,7 +38,9 @@ last line is::
     pruning: params_ratio=<x> latency_ratio=<y> max_abs_diff=<z>
 
 the worst over the backbones: the largest params ratio, the largest latency
-ratio of any backbone at batch 1 or batch 16, the largest difference.
+ratio of any backbone at any batch size timed (``--batches``, default 1
+and 16), the largest difference. ``--device cuda`` times on the GPU
+(synchronized, 10 warm-up passes); the report names the device.
 
 Each backbone is measured in fresh processes (``--processes``, 3 by
 default, one after another; each batch size's latency ratio is the median
@@ -173,8 +175,9 @@ def measure(name: str, args) -> dict:
         if args.fuse_bn:
             from mmcv.cnn import fuse_conv_bn
             before, after = fuse_conv_bn(before), fuse_conv_bn(after)
-        report = compare(before, after, args.input_size, batches=(1, 16),
-                         repeats=args.repeats, channels_last=not args.nchw)
+        report = compare(before, after, args.input_size,
+                         batches=tuple(args.batches), repeats=args.repeats,
+                         channels_last=not args.nchw, device=args.device)
         report['max_abs_diff'] = max_abs_diff(
             algorithm, result.model.backbone, result, args.input_size)
     # the pruning's ratio, batch norms counted (fusing drops them from both)
@@ -191,7 +194,8 @@ def measure(name: str, args) -> dict:
           f'rounded to {args.round_to}, '
           f'{"BN fused, " if args.fuse_bn else ""}'
           f'{"NCHW" if args.nchw else "channels-last"}, P from '
-          f'{report["p_source"]}, {args.input_size} px')
+          f'{report["p_source"]}, {args.input_size} px, on '
+          f'{report["device"]}')
     print(format_report(report))
     print(f'stage widths: {result.stage_widths}')
     print(f'max abs diff vs modulated (removed units\' P = 0): '
@@ -271,6 +275,11 @@ def main():
     parser.add_argument('--nchw', action='store_true',
                         help='time in NCHW instead of channels-last')
     parser.add_argument('--input-size', type=int, default=224)
+    parser.add_argument('--device', default='cpu',
+                        help='where the latencies are timed (cuda: '
+                        'synchronized, 10 warm-up passes)')
+    parser.add_argument('--batches', type=int, nargs='+', default=[1, 16],
+                        help='batch sizes timed')
     parser.add_argument('--repeats', type=int, default=30,
                         help='interleaved passes of each network per batch '
                         'size')
@@ -291,6 +300,8 @@ def main():
                         help=argparse.SUPPRESS)
     parser.add_argument('--json-out', help='save every figure as JSON')
     args = parser.parse_args()
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error(f'--device {args.device}: torch sees no CUDA device')
     torch.manual_seed(0)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -189,3 +189,24 @@ def test_round_to_keeps_multiples_and_the_realized_function(name):
         map(sum, bare.widths.values()))
     with pytest.raises(ValueError, match='round_to'):
         export_pruned(algo, round_to=0)
+
+
+def test_the_latency_report_names_its_device_and_refuses_a_missing_gpu():
+    from torch import nn
+
+    from astro_mm.models.pruning.report import compare, format_report
+    from conftest import run_tool
+    torch.manual_seed(0)
+    before = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3))
+    after = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 8, 3))
+    report = compare(before, after, 16, batches=(2, ), repeats=3,
+                     device='cpu')
+    capability = torch.backends.cpu.get_cpu_capability()
+    assert report['device'] == f'cpu ({capability})'
+    assert f'latency timed on cpu ({capability})' in format_report(report)
+    assert report['latency']['batch2']['after_ms'] > 0
+    if not torch.cuda.is_available():
+        proc = run_tool('tools/prune.py', 'c.py', 'c.pth', '--out', 'x.pth',
+                        '--device', 'cuda', check=False)
+        assert proc.returncode != 0
+        assert '--device cuda: torch sees no CUDA device' in proc.stderr

@@ -25,6 +25,10 @@ Example::
     python tools/benchmark.py configs/suites/demo.py
     python tools/benchmark.py configs/suites/manet-tab1_cifar10.py --dry-run
     python tools/benchmark.py configs/suites/manet-tab11_cifar10.py --plan
+    python tools/benchmark.py SUITE --launcher pytorch --gpus 8
+    python tools/benchmark.py SUITE --launcher slurm --partition gpu \
+        --gpus 8 --nodes 2 --slurm-args "--time=2-00:00:00"
+    python tools/benchmark.py SUITE --import manet=work_dirs/my_manet_run
 """
 import argparse
 import json
@@ -76,6 +80,27 @@ def parse_args(argv=None):
                         help='units run at once, each tool with cores // '
                         'workers threads (default: the suite\'s workers, '
                         'else 1)')
+    launch = parser.add_argument_group(
+        'launch', 'how the trainings run (default: the suite\'s keys; '
+        'astro_mm.benchmark.launch): a unit trains on the devices its '
+        'config names (NxbM), at most --gpus x --nodes; on other devices '
+        'the lr scales with the total batch (auto_scale_lr)')
+    launch.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
+                        help='none: one process per unit; pytorch: '
+                        'torchrun on this node; slurm: srun')
+    launch.add_argument('--gpus', type=int,
+                        help='GPUs per node, shared out to the units that '
+                        'run at once (CUDA_VISIBLE_DEVICES)')
+    launch.add_argument('--nodes', type=int, help='nodes a SLURM unit spans')
+    launch.add_argument('--partition', help='SLURM partition (srun -p)')
+    launch.add_argument('--slurm-args', help='more srun options, one string')
+    launch.add_argument('--cpus-per-task', type=int,
+                        help='srun --cpus-per-task (default 5)')
+    parser.add_argument('--import', dest='imports', action='append',
+                        default=[], metavar='UNIT=WORK_DIR',
+                        help='take a run trained elsewhere as the unit\'s '
+                        'training (UNIT: RUN or RUN/seedS) after checking '
+                        'its dumped config against the unit\'s; repeatable')
     plan = parser.add_argument_group(
         'cost plan', 'cost the suite instead of running it')
     plan.add_argument('--plan', action='store_true',
@@ -117,7 +142,18 @@ def main(argv=None):
     os.chdir(ROOT)
     cfg = load_suite(args.suite, root=ROOT)
     work_dir = args.work_dir or osp.join('work_dirs', 'suites', cfg.suite.name)
-    runner = SuiteRunner(cfg, work_dir, ROOT, log=log, workers=args.workers)
+    from astro_mm.benchmark.launch import LaunchSettings
+    launch = LaunchSettings.from_suite(
+        cfg.suite, launcher=args.launcher, gpus=args.gpus, nodes=args.nodes,
+        partition=args.partition, slurm_args=args.slurm_args,
+        cpus_per_task=args.cpus_per_task)
+    runner = SuiteRunner(cfg, work_dir, ROOT, log=log, workers=args.workers,
+                         launch=launch)
+    if args.imports:
+        from astro_mm.benchmark.import_run import import_unit
+        for spec in args.imports:
+            name, seed = import_unit(runner, spec)
+            log(f'imported {spec.partition("=")[2]} as {name} seed {seed}')
     if args.dry_run:
         runner.restore_archived()
         for run, seed in runner.units():

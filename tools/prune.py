@@ -147,6 +147,9 @@ def parse_args(argv=None):
     parser.add_argument('--input-size', type=int, default=32,
                         help='image size for FLOPs and latency')
     parser.add_argument('--latency-repeats', type=int, default=10)
+    parser.add_argument('--device', default='cpu',
+                        help='where the latency is timed: cpu, cuda, '
+                        'cuda:1 (CUDA synchronized; the report names it)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='overrides of the config as in tools/train.py (those the run '
@@ -349,6 +352,9 @@ def _rank(args, result, method: str):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        raise ValueError(f'--device {args.device}: torch sees no CUDA '
+                         'device here')
     if not args.out.endswith('.pth'):
         raise ValueError(f'--out must end with .pth, got {args.out}')
     cfg = Config.fromfile(args.config)
@@ -385,7 +391,7 @@ def main(argv=None):
         # benchmarks/pruning_speedup.py); copies keep the export untouched
         report = compare(unpruned, copy.deepcopy(result.model.backbone),
                          args.input_size, repeats=args.latency_repeats,
-                         channels_last=True)
+                         channels_last=True, device=args.device)
     threshold = None if math.isnan(result.threshold) else result.threshold
     report.update(method=method, threshold=threshold, coupled=result.coupled,
                   stage_widths=result.stage_widths,

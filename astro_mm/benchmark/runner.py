@@ -31,6 +31,7 @@ committed archive stops. An archived unit has no weights: a prune tag added
 to it later retrains it (same seed), and a det run cannot take it as its
 backbone until it has.
 """
+import contextlib
 import glob
 import shutil
 import json
@@ -44,6 +45,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 
+from .launch import (GpuPool, LaunchSettings, named_devices, plan_batch,
+                     train_command)
 from .suite import SuiteConfigError
 
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
@@ -127,11 +130,14 @@ class SuiteRunner:
         log (callable): Progress printer.
         workers (int, optional): Units run at once (default: the suite's
             ``workers``, else 1).
+        launch (LaunchSettings, optional): How trainings are launched
+            (default: the suite's launch keys, :mod:`.launch`).
     """
 
     def __init__(self, cfg, work_dir: str, root: str,
                  log: Callable[[str], None] = print,
-                 workers: Optional[int] = None):
+                 workers: Optional[int] = None,
+                 launch: Optional[LaunchSettings] = None):
         self.cfg = cfg
         self.work_dir = osp.abspath(work_dir)
         self.root = root
@@ -150,6 +156,12 @@ class SuiteRunner:
         self._unit = threading.local()  # the unit a worker thread runs
         self.archive = (osp.join(root, cfg.suite.archive)
                         if cfg.suite.get('archive') else None)
+        self.launch = launch or LaunchSettings.from_suite(cfg.suite)
+        # GPUs of this node shared out to the units running at once (SLURM
+        # places its jobs itself)
+        self.gpu_pool = (GpuPool.for_node(self.launch.gpus)
+                         if self.launch.gpus and
+                         self.launch.launcher != 'slurm' else None)
 
     def log(self, message: str) -> None:
         """Print, prefixed with the unit when several run at once."""
@@ -287,6 +299,9 @@ class SuiteRunner:
             self.result_file(run.name, seed)) else {})
         result = (self._run_cls(run, seed, previous) if run.task == 'cls'
                   else self._run_det(run, seed))
+        done = osp.join(self.unit_dir(run.name, seed), 'train_done.json')
+        result['launch'] = (read_json(done).get('launch') if osp.isfile(done)
+                            else previous.get('launch'))
         result.update(run=run.name, seed=seed, config=run.config,
                       cfg_options=list(run.cfg_options),
                       machine=machine_record(), commit=self.commit(),
@@ -390,15 +405,22 @@ class SuiteRunner:
                    self.workers)
         return f'{left} left, ETA {minutes:.0f} min'
 
-    def _tool(self, args: List[str], log_file: str) -> None:
+    def _tool(self, args: List[str], log_file: str,
+              command: Optional[List[str]] = None, gpus: int = 1) -> None:
+        """Run ``python ARGS`` (or ``command``, a launcher's) with
+        ``gpus`` GPUs of the pool when the node's GPUs are shared out."""
         os.makedirs(osp.dirname(log_file), exist_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED='1')
         if self.workers > 1:  # the workers share the cores
             threads = str(max(1, (os.cpu_count() or 1) // self.workers))
             env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        with open(log_file, 'w') as f:
-            proc = subprocess.run([sys.executable] + args, cwd=self.root,
-                                  stdout=f, stderr=subprocess.STDOUT, env=env)
+        devices = (self.gpu_pool.acquire(gpus) if self.gpu_pool else
+                   contextlib.nullcontext({}))
+        with devices as visible, open(log_file, 'w') as f:
+            env.update(visible)
+            proc = subprocess.run(command or [sys.executable] + args,
+                                  cwd=self.root, stdout=f,
+                                  stderr=subprocess.STDOUT, env=env)
         if proc.returncode != 0:
             with open(log_file) as f:
                 tail = ''.join(f.readlines()[-25:])
@@ -414,13 +436,37 @@ class SuiteRunner:
         if osp.isfile(osp.join(unit_dir, 'last_checkpoint')):
             self.log('  resuming the interrupted training')
             args.append('--resume')
-        self.log(f'  training (log: {unit_dir}/train.log)')
-        self._tool(args + ['--cfg-options'] + options,
-                   osp.join(unit_dir, 'train.log'))
+        batch = self.batch_plan(config, options)
+        self.log(f'  training on {batch.devices} device(s), total batch '
+                 f'{batch.total_batch} (log: {unit_dir}/train.log)'
+                 if batch else f'  training (log: {unit_dir}/train.log)')
+        args += ['--cfg-options'] + options + (batch.options if batch else [])
+        job_name = '-'.join([self.cfg.suite.name] + osp.relpath(
+            unit_dir, self.runs_root).split(os.sep))
+        devices = batch.devices if batch else 1
+        command = train_command(self.launch, devices, args[1:],
+                                job_name=job_name)
+        # a plain one-process training is called as every other tool
+        launched = ({} if command == [sys.executable] + args else
+                    dict(command=command, gpus=devices))
+        self._tool(args, osp.join(unit_dir, 'train.log'), **launched)
         with open(osp.join(unit_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
-        write_json(dict(checkpoint=checkpoint), done_file)
+        write_json(dict(checkpoint=checkpoint,
+                        launch=batch.record() if batch else None), done_file)
         return checkpoint
+
+    def batch_plan(self, config: str, options: List[str]):
+        """Devices, batch and lr of a training of ``config`` under the
+        suite's launch (:func:`.launch.plan_batch`); None for a config file
+        that does not exist (tools/train.py then says so)."""
+        from mmengine.config import Config
+        if not osp.isfile(osp.join(self.root, config)):
+            return None
+        cfg = Config.fromfile(osp.join(self.root, config))
+        cfg.merge_from_dict(_options_dict(options))
+        devices = self.launch.unit_devices(named_devices(cfg, config))
+        return plan_batch(cfg, config, devices, self.launch.launcher)
 
     def _test(self, config: str, checkpoint: str, test_dir: str,
               options: List[str], split: str = 'test') -> dict:

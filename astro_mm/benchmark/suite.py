@@ -22,11 +22,17 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
                                    # finished unit's results (not its
                                    # weights), so that a study resumes in
                                    # a fresh clone (SuiteRunner)
-        validation=False)          # also evaluate every trained and
+        validation=False,          # also evaluate every trained and
                                    # pruned network on its config's
                                    # validation split (tools/test.py
                                    # --split val): what settings are
                                    # chosen on, never the test set
+        launcher='none',           # how trainings run: 'none',
+                                   # 'pytorch' (torchrun), 'slurm' (srun);
+        gpus=None, nodes=1,        # with GPUs per node, nodes, and for
+        partition=None,            # SLURM its partition, more srun
+        slurm_args='',             # options and --cpus-per-task
+        cpus_per_task=5)           # (astro_mm.benchmark.launch)
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
@@ -91,6 +97,7 @@ from typing import Dict, List
 
 from mmengine.config import Config
 
+from .launch import LAUNCH_KEYS, LaunchError, LaunchSettings
 from .summary import check_summary
 
 TASKS = ('cls', 'det')
@@ -99,7 +106,7 @@ METHODS = ('plain', 'cds', 'astronet', 'manet', 'gates', 'slimming',
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
 SUITE_KEYS = {
     'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune',
-    'summary', 'workers', 'archive', 'validation'
+    'summary', 'workers', 'archive', 'validation', *LAUNCH_KEYS
 }
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
 PRUNE_KEYS = {
@@ -218,6 +225,10 @@ def load_suite(path: str, root: str = '.') -> Config:
     if not isinstance(suite.workers, int) or suite.workers < 1:
         _fail(path, 'suite.workers', f'must be an integer >= 1, got '
               f'{suite.workers!r}')
+    try:
+        LaunchSettings.from_suite(suite)
+    except (LaunchError, TypeError) as error:
+        _fail(path, 'suite', f'launch keys: {error}')
     if suite.finetune is not None:
         _check_keys(path, 'suite.finetune', suite.finetune, FINETUNE_KEYS)
         if ('epochs' in suite.finetune) == ('share' in suite.finetune):

@@ -13,6 +13,8 @@ import io
 import statistics
 from typing import Dict, List, Optional
 
+from .launch import total_batch_flag
+
 COCO_COLUMNS = ('AP', 'AP50', 'AP75', 'AP_S', 'AP_M', 'AP_L')
 METHOD_NAMES = dict(plain='plain', cds='CDS', astronet='AstroNet',
                     manet='MA-Net', gates='gates (control)',
@@ -35,8 +37,16 @@ def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
     return dict(mean=statistics.mean(values), std=std, n=len(values))
 
 
+def _label(run, results: List[dict]) -> str:
+    """The run's label, flagged when it trained at another total batch
+    than its config's (:func:`.launch.total_batch_flag`)."""
+    flag = total_batch_flag(results)
+    return f'{run.label} [{flag}]' if flag else run.label
+
+
 def _cls_rows(run, results: List[dict]) -> List[dict]:
-    base = dict(run=run.name, task='cls', method=run.method, label=run.label,
+    base = dict(run=run.name, task='cls', method=run.method,
+                label=_label(run, results),
                 params_M=results[0]['params_M'], flops_G=results[0]['flops_G'],
                 minutes=round(sum(r['minutes'] for r in results), 1))
     pruned_minutes = sum(p.get('minutes', 0.0) for r in results
@@ -77,7 +87,8 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
 
 
 def _det_rows(run, results: List[dict]) -> List[dict]:
-    row = dict(run=run.name, task='det', method=run.method, label=run.label,
+    row = dict(run=run.name, task='det', method=run.method,
+               label=_label(run, results),
                backbone=run.backbone, metric=run.metric,
                params_M=results[0]['params_M'],
                backbone_params_M=results[0]['backbone_params_M'],

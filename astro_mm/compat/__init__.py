@@ -101,6 +101,27 @@ def _patch_cpu_distributed_init() -> None:
 
     dist_utils._init_dist_pytorch = _init_dist_pytorch
 
+    cuda_slurm_init = dist_utils._init_dist_slurm
+
+    def _init_dist_slurm(backend, port=None, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return cuda_slurm_init(backend, port=port,
+                                   init_backend=init_backend, **kwargs)
+        # mmengine's environment from SLURM's, without the GPU binding
+        import os
+        import subprocess
+        env = os.environ
+        proc_id, ntasks = int(env['SLURM_PROCID']), int(env['SLURM_NTASKS'])
+        env['MASTER_PORT'] = str(port or env.get('MASTER_PORT', 29500))
+        if 'MASTER_ADDR' not in env:
+            env['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {env["SLURM_NODELIST"]} | head -n1')
+        env.update(WORLD_SIZE=str(ntasks), RANK=str(proc_id),
+                   LOCAL_RANK=env.get('SLURM_LOCALID', '0'))
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_slurm = _init_dist_slurm
+
     from mmengine.model import MMDistributedDataParallel
     ddp_init = MMDistributedDataParallel.__init__
 

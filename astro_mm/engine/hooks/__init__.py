@@ -1,3 +1,4 @@
+from .all_ranks_loss_hook import AllRanksLossHook
 from .alternation_hook import AlternationHook
 from .early_pruning_hook import EarlyPruningHook
 from .probability_history_hook import (ProbabilityHistoryHook,
@@ -6,7 +7,8 @@ from .replica_consistency_hook import ReplicaConsistencyHook
 from .sparse_training_hook import SparseTrainingHook
 
 __all__ = [
-    'AlternationHook', 'EarlyPruningHook', 'ProbabilityHistoryHook',
+    'AllRanksLossHook', 'AlternationHook', 'EarlyPruningHook',
+    'ProbabilityHistoryHook',
     'ReplicaConsistencyHook', 'SparseTrainingHook',
     'load_probability_history'
 ]

@@ -2,7 +2,7 @@
 import statistics
 import time
 from collections import defaultdict
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from torch import nn
@@ -53,19 +53,40 @@ def input_channels(backbone: nn.Module) -> int:
     return first.in_channels if first is not None else 3
 
 
+def device_name(device: str) -> str:
+    """What a report says it timed on: the GPU's name, or the CPU's vector
+    capability."""
+    device = torch.device(device)
+    if device.type == 'cuda':
+        return f'{device} ({torch.cuda.get_device_name(device)})'
+    return f'cpu ({torch.backends.cpu.get_cpu_capability()})'
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
 @torch.no_grad()
 def latency(backbone: nn.Module, input_size: int, batch: int,
             repeats: int = 10, warmup: int = 3,
             channels_last: bool = False) -> float:
-    """Median seconds of one forward pass (eval mode, after warm-up)."""
+    """Median seconds of one forward pass (eval mode, after warm-up), on
+    the device the backbone's parameters are on (a CUDA pass is timed from
+    a synchronized start to a synchronized end: kernels run
+    asynchronously)."""
     backbone.eval()
-    x = torch.randn(batch, input_channels(backbone), input_size, input_size)
+    device = next(backbone.parameters()).device
+    x = torch.randn(batch, input_channels(backbone), input_size, input_size,
+                    device=device)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     times = []
     for i in range(warmup + repeats):
+        _synchronize(device)
         start = time.perf_counter()
         backbone(x)
+        _synchronize(device)
         if i >= warmup:
             times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -73,7 +94,8 @@ def latency(backbone: nn.Module, input_size: int, batch: int,
 
 def compare(before: nn.Module, after: nn.Module, input_size: int,
             batches: Sequence[int] = (1, 16), repeats: int = 10,
-            channels_last: bool = False) -> dict:
+            channels_last: bool = False, device: str = 'cpu',
+            warmup: Optional[int] = None) -> dict:
     """Params, FLOPs, per-stage share removed and latency, side by side.
 
     Latencies of the two networks are measured interleaved: after a
@@ -84,6 +106,15 @@ def compare(before: nn.Module, after: nn.Module, input_size: int,
     in that memory format (the faster one for CPU inference: oneDNN convs
     and a vectorized max-pool; ``before`` and ``after`` are converted in
     place).
+
+    ``device``: where the latencies are timed (both networks are moved
+    there in place; params and FLOPs are counted on the CPU first). Each
+    pass is timed from a synchronized start to a synchronized end; the
+    warm-up (``warmup`` passes of each network, default 1 on a CPU and 10
+    on a GPU, whose first passes pick their kernels) is not timed.
+    torch.utils.benchmark's Timer times blocks of one statement; the
+    interleaving alternates two networks pass by pass, so the passes are
+    timed here, and the medians compared.
     """
     channels = input_channels(before)
     stages_before, stages_after = params_by_stage(before), params_by_stage(after)
@@ -96,7 +127,12 @@ def compare(before: nn.Module, after: nn.Module, input_size: int,
             stage: round(1 - stages_after.get(stage, 0) / count, 4)
             for stage, count in stages_before.items() if count
         },
-        latency={}, channels_last=channels_last)
+        latency={}, channels_last=channels_last,
+        device=device_name(device))
+    if warmup is None:
+        warmup = 10 if torch.device(device).type == 'cuda' else 1
+    before.to(device)
+    after.to(device)
     if channels_last:
         before.to(memory_format=torch.channels_last)
         after.to(memory_format=torch.channels_last)
@@ -104,8 +140,8 @@ def compare(before: nn.Module, after: nn.Module, input_size: int,
         times = {'before': [], 'after': []}
         networks = {'before': before, 'after': after}
         for name, network in networks.items():  # warm-up
-            latency(network, input_size, batch, repeats=1, warmup=0,
-                    channels_last=channels_last)
+            latency(network, input_size, batch, repeats=1,
+                    warmup=warmup - 1, channels_last=channels_last)
         for index in range(repeats):
             order = ('before', 'after') if index % 2 == 0 else \
                 ('after', 'before')
@@ -130,6 +166,8 @@ def format_report(report: dict) -> str:
         f'{"FLOPs (G)":<22}{report["flops_before"] / 1e9:>14.3f}'
         f'{report["flops_after"] / 1e9:>14.3f}{report["flops_ratio"]:>8.3f}',
     ]
+    if 'device' in report:
+        lines.append(f'latency timed on {report["device"]}')
     for batch, t in report['latency'].items():
         lines.append(f'{"latency " + batch + " (ms)":<22}{t["before_ms"]:>14.2f}'
                      f'{t["after_ms"]:>14.2f}'
