@@ -173,8 +173,11 @@ print(type(backbone).__name__)
 def _mmdet_resnet18(init_cfg):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+    from mmengine.registry import DefaultScope
     register_all_modules(init_default_scope=False)
-    return MODELS.build(dict(type='ResNet', depth=18, init_cfg=init_cfg))
+    # mmdet's scope whatever an earlier test of this process left current
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(dict(type='ResNet', depth=18, init_cfg=init_cfg))
 
 
 @pytest.fixture(scope='module')
