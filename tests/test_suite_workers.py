@@ -188,3 +188,38 @@ def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
     # the figures that need no weights are drawn from the results alone
     assert (work / 'figures' / 'params_vs_accuracy.png').stat().st_size > 0
     assert 'gradcam: skipped, it loads checkpoints' in out
+
+
+def test_worker_threads_read_configs_one_at_a_time(tmp_path, monkeypatch):
+    """mmengine's Config.fromfile is not thread-safe (two units starting at
+    once failed in its _base_ resolution in make demo): the runner's reads
+    from worker threads never overlap."""
+    import threading
+    import time
+
+    from mmengine.config import Config
+    from astro_mm.benchmark.runner import read_config
+    original = Config.fromfile  # a staticmethod
+    active, peak = [0], [0]
+
+    def slow_fromfile(*args, **kwargs):
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            active[0] -= 1
+
+    monkeypatch.setattr(Config, 'fromfile', staticmethod(slow_fromfile))
+    config = f'{ROOT}/configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
+    threads = [threading.Thread(target=read_config,
+                                args=(config, ['train_cfg.max_epochs=1']))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak[0] == 1
+    assert read_config(config, ['train_cfg.max_epochs=1']
+                       ).train_cfg.max_epochs == 1

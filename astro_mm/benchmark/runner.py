@@ -50,6 +50,21 @@ from .launch import (GpuPool, LaunchSettings, named_devices, plan_batch,
 from .suite import SuiteConfigError
 
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
+# mmengine's Config.fromfile is not thread-safe (two worker threads reading
+# configs at once failed in its _base_ resolution: make demo, 2026-12-07):
+# every config the runner reads in a worker thread is read under this lock
+CONFIG_LOCK = threading.Lock()
+
+
+def read_config(path: str, options: Optional[List[str]] = None):
+    """``Config.fromfile(path)`` with ``key=value`` options merged, safe
+    to call from the suite's worker threads."""
+    from mmengine.config import Config
+    with CONFIG_LOCK:
+        cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(_options_dict(options))
+    return cfg
 # what an archived unit keeps (globs relative to its unit dir): everything
 # the table and the figures read, nothing they do not (weights, logs)
 ARCHIVED_FILES = ('result.json', 'pruned_*.json', 'p_history.npz',
@@ -460,11 +475,9 @@ class SuiteRunner:
         """Devices, batch and lr of a training of ``config`` under the
         suite's launch (:func:`.launch.plan_batch`); None for a config file
         that does not exist (tools/train.py then says so)."""
-        from mmengine.config import Config
         if not osp.isfile(osp.join(self.root, config)):
             return None
-        cfg = Config.fromfile(osp.join(self.root, config))
-        cfg.merge_from_dict(_options_dict(options))
+        cfg = read_config(osp.join(self.root, config), options)
         devices = self.launch.unit_devices(named_devices(cfg, config))
         return plan_batch(cfg, config, devices, self.launch.launcher)
 
@@ -521,9 +534,10 @@ class SuiteRunner:
         """Params of the TNet (no modulator, no CDS heads) and FLOPs of its
         backbone at the suite's input size, from the built model."""
         from .complexity import classifier_complexity
-        return classifier_complexity(
-            osp.join(self.root, run.config), options,
-            self.cfg.suite.input_size)
+        with CONFIG_LOCK:  # it reads the config (and builds the model)
+            return classifier_complexity(
+                osp.join(self.root, run.config), options,
+                self.cfg.suite.input_size)
 
     def finetune_args(self, run, options: List[str]) -> List[str]:
         """tools/prune.py options of the suite's fine-tune schedule."""
@@ -532,9 +546,7 @@ class SuiteRunner:
             return []
         epochs = spec.get('epochs')
         if epochs is None:
-            from mmengine.config import Config
-            cfg = Config.fromfile(osp.join(self.root, run.config))
-            cfg.merge_from_dict(_options_dict(options))
+            cfg = read_config(osp.join(self.root, run.config), options)
             epochs = max(1, round(spec['share'] * cfg.train_cfg.max_epochs))
         args = ['--finetune-epochs', str(epochs)]
         if spec.get('lr') is not None:
