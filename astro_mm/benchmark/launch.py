@@ -1,7 +1,7 @@
 """How a suite launches a unit's training: devices, command line, batch.
 
 A training unit runs with the devices its config names (OpenMMLab's
-``NxbM``: N devices of batch M, :func:`.planner.devices_of`):
+``NxbM``: N devices of batch M, :func:`devices_of`):
 
 * ``launcher='none'``: one process (one GPU of the pool with ``gpus``);
 * ``launcher='pytorch'``: torchrun on this node, ``--nproc_per_node`` the
@@ -29,11 +29,13 @@ per-device batch: the batch the config's lr is written for). The unit's
 """
 import contextlib
 import os
+import os.path as osp
+import re
 import shlex
 import sys
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 # suite keys of the launch (the CLI flags override them)
@@ -137,6 +139,24 @@ class BatchPlan:
         return record
 
 
+
+def devices_of(cfg, config_path: str) -> Tuple[int, str]:
+    """Devices a config's schedule is written for.
+
+    OpenMMLab's naming (``..._8xb16-200e_...``: 8 devices of batch 16) when
+    the file name has it, else ``auto_scale_lr.base_batch_size`` (the
+    global batch the schedule was tuned for) over the per-device batch,
+    else one.
+    """
+    batch = int(cfg.train_dataloader.batch_size)
+    named = re.search(r'(?:^|[_-])(\d+)xb(\d+)', osp.basename(config_path))
+    if named:
+        return int(named.group(1)), 'config name'
+    base = cfg.get('auto_scale_lr', {}).get('base_batch_size')
+    if base and base % batch == 0 and base > batch:
+        return base // batch, 'auto_scale_lr'
+    return 1, 'default'
+
 def optimizer_lrs(optim_wrapper) -> Dict[str, float]:
     """Every ``optimizer.lr`` of an optim wrapper config (key ``''`` for a
     single optimizer, the wrapper's name in an optim wrapper dict)."""
@@ -168,7 +188,6 @@ def named_devices(cfg, config_path: str) -> int:
     file name, else one (a pruned export's fine-tune config, a demo
     config: the planner's reading of ``auto_scale_lr`` is a cost estimate,
     not a launch)."""
-    from .planner import devices_of
     devices, source = devices_of(cfg, config_path)
     return devices if source == 'config name' else 1
 

@@ -59,6 +59,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .complexity import _parse_options
+from .launch import devices_of
 
 # The phases of Algorithm 1 as the table names them (AlternatingAlgorithm's
 # PHASES), in the order a schedule reaches them.
@@ -253,24 +254,6 @@ class Schedule:
             return (f'{self.epochs} ep x {self.iters_per_epoch:,} it '
                     f'({self.dataset}, {self.dataset_images:,} img)')
         return f'{self.iters:,} it (max_iters)'
-
-
-def devices_of(cfg, config_path: str) -> Tuple[int, str]:
-    """Devices a config's schedule is written for.
-
-    OpenMMLab's naming (``..._8xb16-200e_...``: 8 devices of batch 16) when
-    the file name has it, else ``auto_scale_lr.base_batch_size`` (the
-    global batch the schedule was tuned for) over the per-device batch,
-    else one.
-    """
-    batch = int(cfg.train_dataloader.batch_size)
-    named = re.search(r'(?:^|[_-])(\d+)xb(\d+)', osp.basename(config_path))
-    if named:
-        return int(named.group(1)), 'config name'
-    base = cfg.get('auto_scale_lr', {}).get('base_batch_size')
-    if base and base % batch == 0 and base > batch:
-        return base // batch, 'auto_scale_lr'
-    return 1, 'default'
 
 
 def schedule_of(cfg, config_path: str) -> Schedule:
