@@ -1,5 +1,6 @@
 """AutocastOptimWrapper autocasts the forward to bfloat16 where the device
-computes bfloat16, and trains in float32, with a warning, where torch would
+computes bfloat16 (avx512_bf16, AMX, Arm bf16: the CPU flags, not oneDNN's
+answer), and trains in float32, with a warning, where torch would
 emulate it (14x slower than float32 on an AVX2-only CPU: RESULTS.md)."""
 import logging
 
@@ -72,3 +73,30 @@ def test_float32_config_never_autocasts(model, monkeypatch):
 def test_unknown_dtype_is_refused_by_name(model):
     with pytest.raises(ValueError, match="dtype.*'float16'"):
         wrapper_for(model, dtype='float16')
+
+
+@pytest.mark.parametrize('line,native', [
+    # the Intel Xeon of 2026-12-07: AVX-512 without avx512_bf16, where
+    # oneDNN says yes and a bfloat16 step is 1.3x slower than float32
+    ('flags\t\t: fpu sse2 avx2 avx512f avx512bw avx512vl avx512_vnni', False),
+    ('flags\t\t: fpu sse2 avx2 fma', False),  # the AVX2-only AMD EPYC
+    ('flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni', True),
+    ('flags\t\t: fpu avx512f amx_bf16 amx_tile', True),
+    ('Features\t: fp asimd sve bf16 i8mm', True),  # Arm (Graviton 3)
+    ('Features\t: fp asimd', False),
+])
+def test_native_bfloat16_reads_the_cpu_flags(tmp_path, monkeypatch, line,
+                                              native):
+    cpuinfo = tmp_path / 'cpuinfo'
+    cpuinfo.write_text(f'processor\t: 0\nmodel name\t: x\n{line}\n\n')
+    real = module.cpu_flags
+    monkeypatch.setattr(module, 'cpu_flags',
+                        lambda: real(str(cpuinfo)))
+    assert module.native_bfloat16('cpu') is native
+
+
+def test_native_bfloat16_without_cpuinfo_asks_onednn(monkeypatch):
+    assert module.cpu_flags('/nonexistent/cpuinfo') is None
+    monkeypatch.setattr(module, 'cpu_flags', lambda: None)
+    expected = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert module.native_bfloat16('cpu') is expected

@@ -223,3 +223,22 @@ def test_worker_threads_read_configs_one_at_a_time(tmp_path, monkeypatch):
     assert peak[0] == 1
     assert read_config(config, ['train_cfg.max_epochs=1']
                        ).train_cfg.max_epochs == 1
+
+
+def test_listed_order_starts_units_as_the_suite_lists_them(tmp_path):
+    """order='listed': the plain units (listed first, cheaper) start before
+    MA-Net's, unlike the default cost order above; det units still wait."""
+    runner = _runner(tmp_path, SUITE.replace(
+        'workers=2)', "workers=2, order='listed')"))
+    fake = FakeUnits(runner, seconds=0.2)
+    runner.run()
+    starts = sorted(fake.spans, key=lambda u: fake.spans[u][0])
+    assert set(starts[:2]) == {('plain', 0), ('plain', 1)}
+    assert {name for name, _ in starts[2:4]} == {'manet'}
+
+
+def test_order_must_be_cost_or_listed(tmp_path):
+    from astro_mm.benchmark import SuiteConfigError
+    with pytest.raises(SuiteConfigError, match="suite.order.*'cost'"):
+        _runner(tmp_path, SUITE.replace('workers=2)',
+                                        "workers=2, order='fifo')"))

@@ -19,17 +19,21 @@ With ``workers`` > 1, that many units run at once, each tool with
 ``cores // workers`` threads: on a small CPU, two one-thread trainings of a
 small network get more done than one two-thread training
 (benchmarks/worker_throughput.py measures it). A det unit starts once its
-backbone's cls unit has finished. Units start in the order of their estimated cost, the
-longest first, so that the workers end together.
+backbone's cls unit has finished. Units start in the order of their
+estimated cost, the longest first, so that the workers end together; with
+the suite key ``order='listed'``, in the order the suite lists them (a
+study longer than a session gets its first rows complete first).
 
 With the suite key ``archive`` (a folder of the repo), a finished unit's
 results are also copied there: its ``result.json``, the prune reports, the
 P history and the training's scalars (what the table and the figures read),
 not its weights. A run in a fresh clone first restores the archived units
 into the work dir, so a study longer than one session resumes where the
-committed archive stops. An archived unit has no weights: a prune tag added
-to it later retrains it (same seed), and a det run cannot take it as its
-backbone until it has.
+committed archive stops. An archived unit has no weights (unless its run
+has ``archive_weights``): a prune tag added to it later retrains it (same
+seed), and a det run cannot take it as its backbone until it has. A unit
+is written (and archived) after each of its prune tags too, so a unit of
+many tags cut short keeps the tags it finished.
 """
 import contextlib
 import glob
@@ -69,6 +73,8 @@ def read_config(path: str, options: Optional[List[str]] = None):
 # the table and the figures read, nothing they do not (weights, logs)
 ARCHIVED_FILES = ('result.json', 'pruned_*.json', 'p_history.npz',
                   '*/vis_data/scalars.json')
+# the trained weights, for runs with archive_weights (suite.py)
+ARCHIVED_WEIGHTS = 'weights.pth'
 
 
 def write_json(obj, path: str) -> None:
@@ -163,6 +169,8 @@ class SuiteRunner:
         self._print = log
         self.runs = {run.name: run for run in cfg.runs}
         self._durations: List[float] = []
+        # when each unit of this process started (its minutes add up)
+        self._unit_start: Dict[Tuple[str, int], float] = {}
         self.workers = workers or cfg.suite.get('workers') or 1
         # units already finished when run() started (resumed or restored)
         self.units_done_before = 0
@@ -259,9 +267,25 @@ class SuiteRunner:
                 os.makedirs(osp.dirname(osp.join(staging, relative)),
                             exist_ok=True)
                 shutil.copy2(path, osp.join(staging, relative))
+        run = self.runs.get(run_name)
+        done = osp.join(source, 'train_done.json')
+        if run is not None and run.get('archive_weights') and \
+                osp.isfile(done):
+            self._archive_weights(read_json(done)['checkpoint'],
+                                  osp.join(staging, ARCHIVED_WEIGHTS))
         # swapped in whole: an interrupted copy never looks finished
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
+
+    @staticmethod
+    def _archive_weights(checkpoint: str, target: str) -> None:
+        """The trained checkpoint without what only resuming its training
+        needs (optimizer, schedulers, message hub)."""
+        import torch
+        state = load_checkpoint_file(checkpoint, map_location='cpu')
+        os.makedirs(osp.dirname(target), exist_ok=True)
+        torch.save({key: state[key] for key in ('meta', 'state_dict')
+                    if key in state}, target)
 
     def restore_archived(self) -> int:
         """Copy archived units that the work dir lacks into it; return how
@@ -273,13 +297,18 @@ class SuiteRunner:
             archived = self.archive_dir(run.name, seed)
             if (osp.isfile(osp.join(archived, 'result.json')) and
                     not osp.isfile(self.result_file(run.name, seed))):
-                shutil.copytree(archived, self.unit_dir(run.name, seed),
-                                dirs_exist_ok=True)
+                unit_dir = self.unit_dir(run.name, seed)
+                shutil.copytree(archived, unit_dir, dirs_exist_ok=True)
+                weights = osp.join(unit_dir, ARCHIVED_WEIGHTS)
+                if osp.isfile(weights):  # the training need not run again
+                    write_json(dict(checkpoint=weights, launch=read_json(
+                        self.result_file(run.name, seed)).get('launch')),
+                        osp.join(unit_dir, 'train_done.json'))
                 restored += 1
         if restored:
-            self.log(f'{restored} finished units restored from the archive '
-                     f'{osp.relpath(self.archive, self.root)} (results '
-                     'only, no weights)')
+            self.log(f'{restored} units restored from the archive '
+                     f'{osp.relpath(self.archive, self.root)} (results, and '
+                     'the weights of runs with archive_weights)')
         return restored
 
     # ------------------------------------------------------------ running
@@ -307,13 +336,23 @@ class SuiteRunner:
         }
 
     def _run_unit(self, run, seed: int) -> None:
-        start = time.time()
+        start = self._unit_start[run.name, seed] = time.time()
         os.makedirs(self.unit_dir(run.name, seed), exist_ok=True)
         # a finished unit reopened by a new prune tag keeps what it measured
         previous = (self.result(run.name, seed) if osp.isfile(
             self.result_file(run.name, seed)) else {})
         result = (self._run_cls(run, seed, previous) if run.task == 'cls'
                   else self._run_det(run, seed))
+        self._write_result(run, seed, result, previous)
+        self._durations.append(time.time() - start)
+
+    def _write_result(self, run, seed: int, result: dict,
+                      previous: dict) -> None:
+        """Write the unit's ``result.json`` (what ran it: config, machine,
+        commit, minutes so far) and archive it. Called after every prune
+        tag and at the end: a result missing tags is a unit still to
+        finish (:meth:`is_done`)."""
+        start = self._unit_start.get((run.name, seed), time.time())
         done = osp.join(self.unit_dir(run.name, seed), 'train_done.json')
         result['launch'] = (read_json(done).get('launch') if osp.isfile(done)
                             else previous.get('launch'))
@@ -325,7 +364,6 @@ class SuiteRunner:
         write_json(result, self.result_file(run.name, seed))
         if self.archive:
             self.archive_unit(run.name, seed)
-        self._durations.append(time.time() - start)
 
     def commit(self) -> Optional[str]:
         """The repo's commit the unit ran at (``+dirty`` when the working
@@ -353,8 +391,11 @@ class SuiteRunner:
     def _run_parallel(self, todo: List[Tuple[dict, int]], total: int) -> None:
         """Run ``todo`` on ``self.workers`` threads, each driving its tools'
         subprocesses; a det unit waits for its backbone's cls unit."""
-        pending = sorted(todo, key=lambda unit: (unit[0].task != 'cls',
-                                                 -self.unit_cost(unit[0])))
+        if self.cfg.suite.get('order', 'cost') == 'listed':
+            pending = list(todo)  # units(): cls runs first, as listed
+        else:
+            pending = sorted(todo, key=lambda unit: (
+                unit[0].task != 'cls', -self.unit_cost(unit[0])))
         condition = threading.Condition()
         running: List[Tuple[str, int]] = []
         errors: List[BaseException] = []
@@ -522,12 +563,17 @@ class SuiteRunner:
             result.update(self._finetune_unpruned(
                 run, checkpoint, unit_dir, options))
         done = (previous or {}).get('pruned', {})
-        result['pruned'] = {
-            tag: done.get(tag) or self._prune(run, tag, spec, checkpoint,
-                                              unit_dir, options, result,
-                                              seed)
-            for tag, spec in run.prune.items()
-        }
+        result['pruned'] = {}
+        for tag, spec in run.prune.items():
+            if done.get(tag):
+                result['pruned'][tag] = done[tag]
+                continue
+            result['pruned'][tag] = self._prune(run, tag, spec, checkpoint,
+                                                unit_dir, options, result,
+                                                seed)
+            # each finished tag is written (and archived) at once: a unit
+            # of many tags cut short keeps them, and the reading sees them
+            self._write_result(run, seed, dict(result), previous or {})
         return result
 
     def _complexity(self, run, options: List[str]) -> dict:

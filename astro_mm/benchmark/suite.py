@@ -18,6 +18,13 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
                                    # (astro_mm.benchmark.summary)
         workers=1,                 # units run at once (each tool then
                                    # gets cores // workers threads)
+        order='cost',              # the order units start in with
+                                   # workers > 1: 'cost' (the longest
+                                   # first, so the workers end together)
+                                   # or 'listed' (runs as listed, seeds in
+                                   # order: a study that needs several
+                                   # sessions finishes its first runs
+                                   # first)
         archive=None,              # a repo folder that keeps each
                                    # finished unit's results (not its
                                    # weights), so that a study resumes in
@@ -84,6 +91,12 @@ Run keys:
     finetune_unpruned (bool, optional, cls): Also give the unpruned
         network the suite's fine-tune (the plain reference of a pruning
         table: every row then has the same total schedule).
+    archive_weights (bool, optional, cls): The suite's ``archive`` also
+        keeps the unit's trained weights (``weights.pth``: ``state_dict``
+        and ``meta``, no optimizer), so that a prune tag added later, or a
+        unit cut short between its tags, goes on in a fresh clone without
+        training again. For small networks whose units many tags share
+        (a ResNet-20 is 1.1 MB).
     backbone (str, det): ``RUN`` (the cls run's checkpoint) or ``RUN:TAG``
         (its pruned export ``TAG``). Seed s of a det run takes seed s of
         the backbone run, or its first seed when it has no seed s.
@@ -106,8 +119,9 @@ METHODS = ('plain', 'cds', 'astronet', 'manet', 'gates', 'slimming',
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
 SUITE_KEYS = {
     'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune',
-    'summary', 'workers', 'archive', 'validation', *LAUNCH_KEYS
+    'summary', 'workers', 'archive', 'validation', 'order', *LAUNCH_KEYS
 }
+ORDERS = ('cost', 'listed')
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
 PRUNE_KEYS = {
     'threshold', 'param_budget', 'budget', 'measure', 'rank', 'method',
@@ -117,7 +131,8 @@ MEASURES = ('params', 'flops')
 RANKS = ('group', 'cost')
 RUN_KEYS = {
     'name', 'task', 'config', 'method', 'label', 'seeds', 'cfg_options',
-    'prune', 'backbone', 'metric', 'paper', 'finetune_unpruned'
+    'prune', 'backbone', 'metric', 'paper', 'finetune_unpruned',
+    'archive_weights'
 }
 # Top-level names of a suite config that are suite keys written outside
 # ``suite=dict(...)`` (other top-level names are the file's helpers).
@@ -217,6 +232,10 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('workers', 1)
     suite.setdefault('archive', None)
     suite.setdefault('validation', False)
+    suite.setdefault('order', 'cost')
+    if suite.order not in ORDERS:
+        _fail(path, 'suite.order', f'expected one of {ORDERS}, got '
+              f'{suite.order!r}')
     if suite.archive is not None and (not isinstance(suite.archive, str) or
                                       osp.isabs(suite.archive)):
         _fail(path, 'suite.archive', 'must be a folder relative to the repo '
@@ -264,6 +283,7 @@ def load_suite(path: str, root: str = '.') -> Config:
         if run.task == 'cls':
             run.setdefault('prune', {})
             run.setdefault('finetune_unpruned', False)
+            run.setdefault('archive_weights', False)
             for tag, spec in run.prune.items():
                 _check_prune_spec(path, f'{where}.prune.{tag}', spec)
                 for flag in ('coupled', 'finetune'):

@@ -8,9 +8,10 @@ plain ``OptimWrapper``. ``tools/train.py --amp`` picks it when no CUDA
 device is visible.
 
 bfloat16 only pays where the hardware computes it: on a CPU without native
-bfloat16 (oneDNN needs avx512_bf16 or AMX) torch emulates it, and a
-ResNet-20 step measured 14x slower than in float32 (2.4 s against 0.17 s,
-AMD EPYC with AVX2 only: benchmarks/autocast_speed.py, RESULTS.md). There the wrapper trains in float32,
+bfloat16 (avx512_bf16, AMX) torch emulates it, and a ResNet-20 step
+measured 14x slower than in float32 on an AVX2-only AMD EPYC (2.4 s against
+0.17 s) and 1.3x slower on an AVX-512 Intel Xeon without avx512_bf16
+(benchmarks/autocast_speed.py, RESULTS.md). There the wrapper trains in float32,
 with a warning, unless ``float32_if_emulated=False``: the result is as
 accurate (float32 is the reference bfloat16 approximates), only the
 precision named in the config is not the one used, which the warning and
@@ -18,7 +19,7 @@ the suite's result.json (``machine.native_bfloat16``) record.
 """
 import logging
 from contextlib import contextmanager
-from typing import Union
+from typing import Optional, Set, Union
 
 import torch
 from mmengine.logging import print_log
@@ -28,12 +29,37 @@ from torch import nn
 from astro_mm.registry import OPTIM_WRAPPERS
 
 
+def cpu_flags(cpuinfo: str = '/proc/cpuinfo') -> Optional[Set[str]]:
+    """The CPU's feature flags (x86 ``flags``, Arm ``Features``) from
+    ``cpuinfo``, or None where the file is not there (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                if key.strip() in ('flags', 'Features'):
+                    return set(value.split())
+    except OSError:
+        return None
+    return set()
+
+
 def native_bfloat16(device_type: str = 'cpu') -> bool:
     """Whether ``device_type`` computes bfloat16 in hardware (a CPU with
-    oneDNN's bfloat16 kernels, a CUDA device of compute capability 8 or
-    later); elsewhere torch emulates it, slower than float32."""
+    avx512_bf16, AMX or Arm's bf16, a CUDA device of compute capability 8
+    or later); elsewhere torch emulates it, slower than float32.
+
+    On a CPU the flags decide, not ``torch.ops.mkldnn.
+    _is_mkldnn_bf16_supported()``: that is True on any AVX-512 CPU, and on
+    an Intel Xeon with AVX-512 but no avx512_bf16 a ResNet-20 step in
+    bfloat16 measured 1.3x slower than in float32 (RESULTS.md,
+    ``benchmarks/autocast_speed.py``). Without /proc/cpuinfo, oneDNN's
+    answer is the best there is.
+    """
     if device_type == 'cpu':
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        flags = cpu_flags()
+        if flags is None:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
     if device_type == 'cuda':
         return torch.cuda.is_bf16_supported(including_emulation=False)
     return True  # other accelerators: trust the config
@@ -75,8 +101,8 @@ class AutocastOptimWrapper(OptimWrapper):
             if emulated:
                 print_log(
                     f'AutocastOptimWrapper: this {device_type} has no native '
-                    'bfloat16 (torch would emulate it, about 14x slower than '
-                    'float32): training in float32 instead of the config\'s '
+                    'bfloat16 (torch would emulate it, 1.3x to 14x slower '
+                    'than float32): training in float32 instead of the config\'s '
                     'optim_wrapper.dtype=bfloat16 (set optim_wrapper.'
                     'float32_if_emulated=False to keep bfloat16)',
                     logger='current', level=logging.WARNING)
