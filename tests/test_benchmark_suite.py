@@ -341,6 +341,40 @@ def test_a_unit_of_another_config_is_refused_not_reused(tmp_path):
     moved.check_unit_configs()
 
 
+def test_suite_cfg_options_reach_every_tool_and_are_recorded(tmp_path):
+    """The suite's cfg_options go to every unit's tools after the seed and
+    before the run's own (which win); a unit recorded with other suite
+    options is refused, one recorded before they were recorded is taken."""
+    from astro_mm.benchmark.runner import write_json
+    config = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
+    text = ("suite = dict(name='x', cfg_options=['optim_wrapper.dtype="
+            "float32'])\nruns = [dict(name='a', task='cls', method='plain', "
+            f"config='{config}', cfg_options=['train_cfg.max_epochs=1'])]\n")
+    path, cfg, runner = _one_run_suite(tmp_path, text)
+    run = cfg.runs[0]
+    assert runner.unit_options(run, 2) == [
+        'randomness.seed=2', 'optim_wrapper.dtype=float32',
+        'train_cfg.max_epochs=1']
+    seen = []
+    runner._run_cls = lambda run, seed, previous: seen.append(
+        runner.unit_options(run, seed)) or dict(top1=50.0)
+    runner.run()
+    assert runner.result('a', 0)['suite_cfg_options'] == [
+        'optim_wrapper.dtype=float32']
+    _, _, changed = _one_run_suite(tmp_path, text.replace(
+        "cfg_options=['optim_wrapper.dtype=float32']", ''))
+    with pytest.raises(SuiteConfigError, match="suite's cfg_options "
+                       r"\['optim_wrapper.dtype=float32'\]"):
+        changed.check_unit_configs()
+    result = runner.result('a', 0)
+    del result['suite_cfg_options']  # written before they were recorded
+    write_json(result, runner.result_file('a', 0))
+    changed.check_unit_configs()
+    with pytest.raises(SuiteConfigError, match='suite.cfg_options'):
+        _one_run_suite(tmp_path, text.replace(
+            "['optim_wrapper.dtype=float32']", "'dtype'"))
+
+
 def test_units_from_machines_with_and_without_bfloat16_are_flagged():
     """A study resumed on a CPU without native bfloat16 trains its autocast
     rows in float32: the report names the units of each kind."""

@@ -126,7 +126,7 @@ def import_unit(runner, spec: str) -> Tuple[str, int]:
     if seed not in run.seeds:
         raise SuiteConfigError(f'--import {spec!r}: seed {seed} is not one '
                                f'of the run\'s seeds {list(run.seeds)}')
-    options = [f'randomness.seed={seed}'] + list(run.cfg_options)
+    options = runner.unit_options(run, seed)
     expected = Config.fromfile(osp.join(runner.root, run.config))
     expected.merge_from_dict(_options_dict(options))
     differences = config_differences(expected.to_dict(), found.to_dict())

@@ -722,7 +722,7 @@ class CostPlanner:
                 osp.join(self.runner.root, run.config))
         cfg = copy.deepcopy(self.cache[parsed])
         cfg.merge_from_dict(_parse_options(
-            [f'randomness.seed={seed}'] + list(run.cfg_options)))
+            self.runner.unit_options(run, seed)))
         notes = []
         backbone = cfg.model.get('backbone', {})
         if run.task == 'det' and _type_name(backbone) in PRUNED_BACKBONES:

@@ -45,7 +45,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 
@@ -239,6 +239,17 @@ class SuiteRunner:
     def _check_unit_config(self, run, seed: int) -> None:
         result = self.result(run.name, seed)
         recorded = (result.get('config'), result.get('cfg_options', []))
+        suite_options = list(self.cfg.suite.get('cfg_options', []))
+        # results written before the suite-wide options were recorded are
+        # taken as they are (the study that added them says what they ran)
+        if 'suite_cfg_options' in result and \
+                result['suite_cfg_options'] != suite_options:
+            raise SuiteConfigError(
+                f'unit {run.name} seed {seed} in '
+                f'{self.unit_dir(run.name, seed)} was run with the suite\'s '
+                f'cfg_options {result["suite_cfg_options"]}; the suite now '
+                f'names {suite_options}. Move that folder away to rerun it, '
+                'or restore the old suite.cfg_options')
         if recorded[0] is None or recorded == (run.config,
                                                 list(run.cfg_options)):
             return
@@ -358,6 +369,8 @@ class SuiteRunner:
                             else previous.get('launch'))
         result.update(run=run.name, seed=seed, config=run.config,
                       cfg_options=list(run.cfg_options),
+                      suite_cfg_options=list(
+                          self.cfg.suite.get('cfg_options', [])),
                       machine=machine_record(), commit=self.commit(),
                       minutes=round(previous.get('minutes', 0.) +
                                     (time.time() - start) / 60, 2))
@@ -545,10 +558,18 @@ class SuiteRunner:
                              split='val')
         return summary.get('cls', {}).get('top1')
 
+    def unit_options(self, run, seed: int,
+                     extra: Sequence[str] = ()) -> List[str]:
+        """The ``--cfg-options`` of a unit's tools: its seed, ``extra``,
+        the suite's ``cfg_options``, then the run's own (which win)."""
+        return ([f'randomness.seed={seed}'] + list(extra) +
+                list(self.cfg.suite.get('cfg_options', [])) +
+                list(run.cfg_options))
+
     def _run_cls(self, run, seed: int, previous: Optional[dict] = None
                  ) -> dict:
         unit_dir = self.unit_dir(run.name, seed)
-        options = [f'randomness.seed={seed}'] + list(run.cfg_options)
+        options = self.unit_options(run, seed)
         checkpoint = self._train(run.config, unit_dir, options)
         summary = self._test(run.config, checkpoint,
                              osp.join(unit_dir, 'test'), options)
@@ -729,7 +750,7 @@ class SuiteRunner:
         swap = [f'model.backbone.init_cfg.checkpoint={backbone}']
         if widths:
             swap.append(f'model.backbone.widths={widths}')
-        options = [f'randomness.seed={seed}'] + swap + list(run.cfg_options)
+        options = self.unit_options(run, seed, swap)
         checkpoint = self._train(run.config, unit_dir, options)
         summary = self._test(run.config, checkpoint,
                              osp.join(unit_dir, 'test'), options)

@@ -29,6 +29,10 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
                                    # finished unit's results (not its
                                    # weights), so that a study resumes in
                                    # a fresh clone (SuiteRunner)
+        cfg_options=[],            # key=value options of every unit's
+                                   # tools, before the run's own (a study
+                                   # that fixes its precision on every
+                                   # machine: 'optim_wrapper.dtype=float32')
         validation=False,          # also evaluate every trained and
                                    # pruned network on its config's
                                    # validation split (tools/test.py
@@ -119,7 +123,8 @@ METHODS = ('plain', 'cds', 'astronet', 'manet', 'gates', 'slimming',
 PREPARE_STEPS = ('demo_data', 'fashion_mnist')
 SUITE_KEYS = {
     'name', 'title', 'seeds', 'prepare', 'input_size', 'runs_root', 'finetune',
-    'summary', 'workers', 'archive', 'validation', 'order', *LAUNCH_KEYS
+    'summary', 'workers', 'archive', 'validation', 'order', 'cfg_options',
+    *LAUNCH_KEYS
 }
 ORDERS = ('cost', 'listed')
 FINETUNE_KEYS = {'epochs', 'share', 'lr'}
@@ -233,6 +238,11 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('archive', None)
     suite.setdefault('validation', False)
     suite.setdefault('order', 'cost')
+    suite.setdefault('cfg_options', [])
+    if not isinstance(suite.cfg_options, (list, tuple)) or not all(
+            isinstance(o, str) and '=' in o for o in suite.cfg_options):
+        _fail(path, 'suite.cfg_options', 'must be a list of key=value '
+              f'strings, got {suite.cfg_options!r}')
     if suite.order not in ORDERS:
         _fail(path, 'suite.order', f'expected one of {ORDERS}, got '
               f'{suite.order!r}')
