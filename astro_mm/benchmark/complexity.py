@@ -132,14 +132,18 @@ def _traced_inputs(model: nn.Module, image_size: Tuple[int, int]):
     (padded, as its data preprocessor pads) with the samples' metainfo."""
     height, width = image_size
     channels = input_channels(model.backbone)
+    # a fixed image: a detector's second stage runs on as many proposals
+    # as survive its NMS, which the image decides
+    generator = torch.Generator().manual_seed(0)
     if not _is_detector(model):
-        return torch.randn(1, channels, height, width), None
+        return torch.randn(1, channels, height, width,
+                           generator=generator), None
     from mmdet.structures import DetDataSample
     sample = DetDataSample(metainfo=dict(
         img_shape=(height, width), ori_shape=(height, width),
         scale_factor=(1., 1.)))
     image = torch.randint(0, 256, (channels, height, width),
-                          dtype=torch.uint8)
+                          dtype=torch.uint8, generator=generator)
     data = model.data_preprocessor(
         dict(inputs=[image], data_samples=[sample]), training=False)
     return data['inputs'], data['data_samples']
