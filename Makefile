@@ -7,7 +7,7 @@ setup:
 	bash tools/setup_env.sh
 
 demo: setup
-	$(PY) tools/benchmark.py configs/suites/demo.py
+	$(PY) tools/run_suite.py configs/suites/demo.py
 
 # One pytest worker per core, a test file per worker at a time (its
 # module fixtures are built once); most tests wait on tool subprocesses.

@@ -75,7 +75,7 @@ echo "astro: seconds=$astro_seconds for 200 iterations (4 epochs x 50, with" \
     "$OUT/manet_200it/*/vis_data/scalars.json"
 
 step "4. cost plan of MA-Net Tab. 11 on the GPU"
-run "$PY" tools/benchmark.py configs/suites/manet-tab11_cifar10.py --plan \
+run "$PY" tools/run_suite.py configs/suites/manet-tab11_cifar10.py --plan \
     --work-dir "$OUT/plan_tab11"
 echo "paper (MA-Net Tab. 11): 0.17 GPU days (4.1 GPU-hours) for MA-Net," \
     "0.07 (1.7 GPU-hours) for the plain network, CIFAR-10 ResNet-18;" \

@@ -134,7 +134,7 @@ def main(argv=None) -> Dict[str, Dict[str, object]]:
     if not units:
         raise FileNotFoundError(
             f'no unit (RUN/seedS/result.json) under {args.root!r}: run '
-            'tools/benchmark.py configs/suites/paper-mode-sensitivity_'
+            'tools/run_suite.py configs/suites/paper-mode-sensitivity_'
             'fashion-mnist-holdout5k.py first')
     rows = {unit_name(u): read_unit(osp.join(args.root, u)) for u in units}
     print('| ' + ' | '.join(COLUMNS) + ' |')

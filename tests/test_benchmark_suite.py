@@ -1,4 +1,4 @@
-"""tools/benchmark.py: a tiny suite end to end, killed and resumed."""
+"""tools/run_suite.py: a tiny suite end to end, killed and resumed."""
 import json
 import os
 import signal
@@ -43,9 +43,9 @@ def _write_suite(path, demo_root):
     return str(path)
 
 
-def _benchmark(suite, work_dir, **popen):
+def _run_suite(suite, work_dir, **popen):
     return subprocess.Popen(
-        [sys.executable, 'tools/benchmark.py', suite, '--work-dir',
+        [sys.executable, 'tools/run_suite.py', suite, '--work-dir',
          str(work_dir)], cwd=ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True, **popen)
 
@@ -57,7 +57,7 @@ def test_suite_killed_after_first_run_resumes_without_recomputing(
     first = work / 'plain' / 'seed0' / 'result.json'
 
     # a crash (SIGKILL of the whole process group) right after run 1
-    proc = _benchmark(suite, work)
+    proc = _run_suite(suite, work)
     deadline = time.time() + 600
     while not first.is_file():
         assert proc.poll() is None, proc.stdout.read()
@@ -68,7 +68,7 @@ def test_suite_killed_after_first_run_resumes_without_recomputing(
     assert not (work / 'table.md').exists()
     stamp, content = first.stat().st_mtime_ns, first.read_text()
 
-    proc = _benchmark(suite, work)
+    proc = _run_suite(suite, work)
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out
     assert '3 units (1 finished before, 2 to run)' in out
@@ -452,3 +452,26 @@ def test_validation_evaluates_every_network_on_the_validation_split(
         else:
             assert val_tests == []
             assert 'top1_val' not in result and 'top1_val' not in pruned
+
+
+def test_the_former_name_is_an_alias_that_warns(tmp_path):
+    """tools/benchmark.py, the runner's name until issue 27, runs
+    tools/run_suite.py's main with the same arguments, and says so."""
+    suite = tmp_path / 'suite.py'
+    suite.write_text(
+        "suite = dict(name='alias', seeds=[0, 1])\n"
+        "runs = [dict(name='plain', task='cls', method='plain', "
+        "config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py')]\n")
+    procs = {
+        tool: subprocess.run(
+            [sys.executable, tool, str(suite), '--work-dir',
+             str(tmp_path / 'work'), '--dry-run'], cwd=ROOT,
+            capture_output=True, text=True, check=True)
+        for tool in ('tools/benchmark.py', 'tools/run_suite.py')}
+    alias, new = procs['tools/benchmark.py'], procs['tools/run_suite.py']
+    assert alias.stdout == new.stdout
+    assert [line.split()[:3] for line in new.stdout.splitlines()] == [
+        ['plain', 'seed', '0'], ['plain', 'seed', '1']]
+    assert 'DeprecationWarning: tools/benchmark.py is now ' \
+        'tools/run_suite.py' in alias.stderr
+    assert 'DeprecationWarning' not in new.stderr

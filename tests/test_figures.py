@@ -412,7 +412,7 @@ def test_params_vs_accuracy_png_depends_on_rows(tmp_path):
 
 # --------------------------------------------------------- command lines
 def _tool(name):
-    path = osp.join(ROOT, 'tools', 'analysis', f'{name}.py')
+    path = osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py')
     spec = importlib.util.spec_from_file_location(f'analysis_{name}', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""tools/benchmark.py SUITE --plan: the cost planner, on the CPU, with no
+"""tools/run_suite.py SUITE --plan: the cost planner, on the CPU, with no
 dataset on disk.
 
 Every run of every suite of configs/suites is planned (its config parsed
@@ -296,7 +296,7 @@ def test_plan_command_writes_the_table_from_a_fresh_process(tmp_path):
     suite.write_text(SUITE)
     work = tmp_path / 'work'
     proc = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', str(suite), '--plan',
+        [sys.executable, 'tools/run_suite.py', str(suite), '--plan',
          '--work-dir', str(work), '--plan-iters', '1', '--plan-warmup', '0',
          '--plan-batch-size', '2', '--plan-image-size', '32'],
         cwd=ROOT, capture_output=True, text=True,

@@ -152,7 +152,7 @@ def test_a_prune_tag_added_to_a_finished_run_reopens_only_that_tag(
 
 
 def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
-    """tools/benchmark.py --report: rows of the finished units only, each
+    """tools/run_suite.py --report: rows of the finished units only, each
     with the number of seeds it has; nothing is run."""
     import subprocess
     import sys
@@ -174,7 +174,7 @@ def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
                         minutes=5.0, pruned={t: pruned for t in tags}),
                    runner.result_file('manet', seed))
     out = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', str(path), '--work-dir',
+        [sys.executable, 'tools/run_suite.py', str(path), '--work-dir',
          str(work), '--report'], cwd=ROOT, capture_output=True, text=True,
         check=True).stdout
     lines = {line.split('|')[3].strip(): line for line in out.splitlines()

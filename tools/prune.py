@@ -127,7 +127,9 @@ def parse_args(argv=None):
                         help='the budget\'s measure, for astro and baselines '
                         'alike: the backbone\'s parameters, or its FLOPs '
                         '(multiply-adds of its convs and linears for one '
-                        '--input-size image, the report\'s flops_ratio)')
+                        '--input-size image: a CNN\'s flops_ratio in the '
+                        'report; a transformer\'s report adds attention\'s '
+                        'products, and prints its conv+linear line)')
     parser.add_argument('--rank', choices=RANKS,
                         help='baselines: how channels are ranked, group '
                         '(importance normalized per group) or cost (that per '

@@ -2,7 +2,7 @@
 
 One module per figure; each function takes plain inputs (work dirs, files,
 dicts) and returns the path of the PNG it wrote, so a benchmark runner can
-call it directly. ``tools/analysis/`` has one command line per function.
+call it directly. ``tools/analysis_tools/`` has one command line per function.
 
 - :func:`plot_et_curves`: e^t over iterations, one curve per run
   (AstroNet supp. Fig. 4).

@@ -1,5 +1,5 @@
 """The benchmark suite: one config per table, run resumably by
-``tools/benchmark.py``."""
+``tools/run_suite.py``."""
 from .runner import SuiteRunner, ToolError, prepare_data
 from .suite import SuiteConfigError, load_suite
 from .table import build_rows, to_csv, to_markdown

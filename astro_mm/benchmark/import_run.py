@@ -1,5 +1,5 @@
 """Bring a training run made outside the suite into it
-(``tools/benchmark.py SUITE --import UNIT=WORK_DIR``).
+(``tools/run_suite.py SUITE --import UNIT=WORK_DIR``).
 
 A run trained elsewhere (``tools/dist_train.sh``, a SLURM job) is taken
 as one unit's training when its config is the unit's: the config

@@ -1,5 +1,5 @@
 """The cost planner: what every run of a suite costs, measured before any
-machine is booked (``tools/benchmark.py SUITE --plan``).
+machine is booked (``tools/run_suite.py SUITE --plan``).
 
 For each run of a suite (parsed by :func:`.suite.load_suite`, with the
 run's ``cfg_options`` and seeds) the planner builds the runner the config

@@ -58,7 +58,7 @@ def _cls_rows(run, results: List[dict]) -> List[dict]:
             [r.get('top1_finetuned') for r in results]),
         paper=dict(run.paper))]
     for tag, spec in run.prune.items():
-        # a study in progress (tools/benchmark.py --report) may lack a tag
+        # a study in progress (tools/run_suite.py --report) may lack a tag
         pruned = [r['pruned'][tag] for r in results
                   if tag in r.get('pruned', {})]
         if not pruned:

@@ -15,7 +15,7 @@
 alternating_hook = dict(
     type='astro_mm.AlternationHook', round_unit='epoch', round_interval=1)
 # P of every unit, recorded every `interval` iterations into the work dir
-# (p_history.npz), for the P histograms of tools/analysis and the suites.
+# (p_history.npz), for the P histograms of tools/analysis_tools and the suites.
 probability_history_hook = dict(
     type='astro_mm.ProbabilityHistoryHook', interval=100)
 alternating_optim_wrapper = dict(

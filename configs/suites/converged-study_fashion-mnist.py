@@ -43,7 +43,7 @@ benchmarks/runs/converged-study_fashion-mnist: the first run, 4 epochs in
 float32, 163.6 minutes, at commit 4346ecf; a run in three parts on two
 kinds of machine, 12 of its units in float32, at commit 311fbf8.
 
-    python tools/benchmark.py configs/suites/converged-study_fashion-mnist.py
+    python tools/run_suite.py configs/suites/converged-study_fashion-mnist.py
 """
 suite = dict(
     name='converged-study_fashion-mnist',

@@ -31,7 +31,7 @@ choice (highest fine-tuned validation top-1); the main stage
 three seeds and shares these units (same run names, same runs folder): its
 seed-0 unit of a chosen setting is the try.
 
-    python tools/benchmark.py configs/suites/fair-study-tuning_fashion-mnist-holdout5k.py
+    python tools/run_suite.py configs/suites/fair-study-tuning_fashion-mnist-holdout5k.py
 """
 suite = dict(
     name='fair-study-tuning_fashion-mnist-holdout5k',

@@ -4,7 +4,7 @@
 params are the MNet's (2.88 / 2.52 / 5.04 / 7.56 M); the suite reports the
 TNet's, and each run's log states the MNet's size. The table's time column
 (GPU days per training run: AstroNet 0.07, MA-Net M = 4 0.17) is
-``paper.gpu_days``, printed by ``tools/benchmark.py SUITE --plan`` beside
+``paper.gpu_days``, printed by ``tools/run_suite.py SUITE --plan`` beside
 the planner's projection."""
 suite = dict(name='manet-tab11_cifar10', input_size=32, seeds=[0, 1, 2, 3, 4],
              title='MA-Net Tab. 11: number of astrocytes (RNT18, CIFAR-10)')

@@ -25,7 +25,7 @@ question is whether delta removes anything). The table (mean and spread of
 the final P, share of units below delta, parameters delta removes, top-1,
 the last e^t / L_reg) is printed by benchmarks/paper_mode_sensitivity.py.
 
-    python tools/benchmark.py \\
+    python tools/run_suite.py \\
         configs/suites/paper-mode-sensitivity_fashion-mnist-holdout5k.py
     python benchmarks/paper_mode_sensitivity.py
 """

@@ -4,7 +4,7 @@
 Images are files or scikit-image's photos (``skimage:astronaut``,
 ``skimage:chelsea``, ``skimage:coffee``). Example::
 
-    python tools/analysis/gradcam_compare.py \
+    python tools/analysis_tools/gradcam_compare.py \
         --model ResNet-18 configs/resnet/resnet18-cifar_1xb64-3e_demo-cifar.py \
             work_dirs/resnet18-cifar_1xb64-3e_demo-cifar/epoch_3.pth \
         --model AstroNet configs/astronet/astronet_resnet18-cifar_1xb64-3e_demo-cifar.py \

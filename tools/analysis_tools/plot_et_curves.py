@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/analysis/plot_et_curves.py \
+    python tools/analysis_tools/plot_et_curves.py \
         --run lambda=1e-3 work_dirs/astronet_resnet18-cifar_8xb16-200e_cifar10 \
         --run lambda=1e-1 work_dirs/astronet-lambda1e-1_resnet18-cifar_8xb16-200e_cifar10 \
         --out work_dirs/figures/et_curves.png

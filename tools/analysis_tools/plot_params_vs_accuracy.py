@@ -4,7 +4,7 @@ The rows come from a JSON file: a list of objects (or ``{"rows": [...]}``)
 with ``label``, ``params_M``, ``accuracy`` and optionally ``accuracy_std``,
 ``method``, ``paper_params_M``, ``paper_accuracy``. Example::
 
-    python tools/analysis/plot_params_vs_accuracy.py work_dirs/tab1/rows.json \
+    python tools/analysis_tools/plot_params_vs_accuracy.py work_dirs/tab1/rows.json \
         --title 'MA-Net Tab. 1, CIFAR-10' --out work_dirs/figures/tab1.png
 """
 import argparse

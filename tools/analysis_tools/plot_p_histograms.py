@@ -4,7 +4,7 @@ The history is written during training by ``astro_mm.ProbabilityHistoryHook``
 (add ``dict(type='astro_mm.ProbabilityHistoryHook', interval=100)`` to
 ``custom_hooks``). Example::
 
-    python tools/analysis/plot_p_histograms.py \
+    python tools/analysis_tools/plot_p_histograms.py \
         work_dirs/manet_resnet18-cifar_8xb16-200e_cifar10/p_history.npz \
         --delta 1e-3 --out work_dirs/figures/p_histograms.png
 """
