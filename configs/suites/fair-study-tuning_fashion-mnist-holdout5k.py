@@ -4,8 +4,9 @@ and chosen on the validation split, never on the test set.
 
 Fashion-MNIST with 5,000 training images held out for validation
 (configs/_base_/datasets/fashion-mnist_holdout-5k.py); ResNet-20 (stride-2
-stem), 5 epochs, bfloat16 autocast where the CPU has it, as the converged
-study. Every try is measured where the verdict is read: a FLOPs budget of
+stem), 5 epochs in float32 (its units ran on two CPUs without native
+bfloat16, where the configs' autocast falls back to float32; the suite's
+``cfg_options`` now fixes float32 on every machine, as the main stage's). Every try is measured where the verdict is read: a FLOPs budget of
 0.6 (``f60``: the backbone keeps 60 % of its MACs), after the same
 recalibration and 1-epoch fine-tune as every pruned row.
 
@@ -44,6 +45,7 @@ suite = dict(
     finetune=dict(epochs=1, lr=0.01),
     validation=True,
     workers=2,
+    cfg_options=['optim_wrapper.dtype=float32'],
     # shared with the main stage: a chosen try is its seed-0 unit
     runs_root='work_dirs/fair-study_fashion-mnist-holdout5k',
     archive='benchmarks/runs/fair-study_fashion-mnist-holdout5k')
