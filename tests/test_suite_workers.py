@@ -161,7 +161,9 @@ def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
     text = SUITE.replace(
         "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py')",
         "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py', "
-        "prune=dict(b60=dict(param_budget=0.6), b40=dict(param_budget=0.4)))")
+        "prune=dict(b60=dict(param_budget=0.6), b40=dict(param_budget=0.4))),"
+        "\n    dict(name='astro', task='cls', method='astronet', config="
+        "'configs/astronet/astronet_resnet18_1xb64-3e_demo-cifar.py')")
     path = tmp_path / 'suite.py'
     path.write_text(text)
     work = tmp_path / 'work'
@@ -188,6 +190,8 @@ def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
     # the figures that need no weights are drawn from the results alone
     assert (work / 'figures' / 'params_vs_accuracy.png').stat().st_size > 0
     assert 'gradcam: skipped, it loads checkpoints' in out
+    # an AstroNet run not trained yet has no e^t curve to draw, and no error
+    assert 'figure et_curves' not in out
 
 
 def test_worker_threads_read_configs_one_at_a_time(tmp_path, monkeypatch):

@@ -98,9 +98,11 @@ def make_figures(runner, rows: List[dict], delta: float = 1e-3,
             figures[f'p_histograms_{run.name}'] = plot_p_histograms(
                 history, osp.join(out_dir, f'p_histograms_{run.name}.png'),
                 delta=delta)
+    # a suite read before it finished (--report) has runs not trained yet
     astronet = {run.label if run.label != run.name else run.name:
                 _first_seed_dir(runner, run)
-                for run in cls_runs if run.method == 'astronet'}
+                for run in cls_runs if run.method == 'astronet' and
+                osp.isfile(runner.result_file(run.name, run.seeds[0]))}
     if astronet:
         figures['et_curves'] = plot_et_curves(
             astronet, osp.join(out_dir, 'et_curves.png'))
