@@ -22,6 +22,8 @@ registries known to mmengine and changes nothing else's behaviour:
 """
 import sys
 
+from .registry import check_keys_on_build
+
 __version__ = '0.1.0'
 
 
@@ -30,12 +32,11 @@ def check_keys_in_library_registries() -> None:
     config keys (see :mod:`astro_mm.registry`), without importing them.
 
     Their ``MODELS`` build the backbones of detectors and classifiers
-    (``astro_mm.PrunedResNet``, ``astro_mm.DenseNet_CIFAR``) and copy
+    (``astro_mm.PrunedBackbone``, ``astro_mm.DenseNet_CIFAR``) and copy
     mmengine's build function when they are created: one imported after
     astro_mm.registry wrapped it copies the checking one; one imported
     before is wrapped here (idempotent).
     """
-    from .registry import check_keys_on_build
     for name in ('mmdet.registry', 'mmpretrain.registry'):
         library = sys.modules.get(name)
         if library is not None:

@@ -5,7 +5,9 @@ scope prefix, whatever the config's ``default_scope`` (``mmdet`` or
 ``mmpretrain``)::
 
     model = dict(type='mmdet.FasterRCNN',
-                 backbone=dict(type='astro_mm.ManetResNet', ...))
+                 backbone=dict(type='astro_mm.PrunedBackbone',
+                               base=dict(type='mmdet.ResNet', depth=50),
+                               widths=..., init_cfg=...))
 
 mmengine resolves the prefix by importing ``astro_mm.registry`` and then the
 ``locations`` below, so no ``custom_imports`` is needed for the lookup itself,
@@ -34,7 +36,7 @@ the first unknown key, and a constructor with ``**kwargs`` may never say
 anything). The check is the build function of astro_mm's ``MODELS`` and
 ``HOOKS`` and wraps that of mmengine's root registries (which the runner
 builds the top-level model and the hooks with) and mmdet's and mmpretrain's
-``MODELS`` (which build backbones such as ``astro_mm.PrunedResNet``) once
+``MODELS`` (which build backbones such as ``astro_mm.PrunedBackbone``) once
 they are imported (:func:`astro_mm.check_keys_in_library_registries`); it
 acts on astro_mm's own types only, every other type is built exactly as
 before.
@@ -154,7 +156,17 @@ def check_keys_on_build(registry: Registry) -> None:
 check_keys_on_build(MMENGINE_MODELS)
 check_keys_on_build(MMENGINE_HOOKS)
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['astro_mm.models'])
+# every package of astro_mm.models that registers a model (astro_mm.models
+# itself imports nothing: its modulation parts are imported by the families)
+MODELS = Registry(
+    'model',
+    parent=MMENGINE_MODELS,
+    locations=[
+        'astro_mm.models.algorithms', 'astro_mm.models.backbones',
+        'astro_mm.models.classifiers', 'astro_mm.models.data_preprocessors',
+        'astro_mm.models.heads', 'astro_mm.models.losses',
+        'astro_mm.models.modulators'
+    ])
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['astro_mm.datasets'])
 TRANSFORMS = Registry(
@@ -181,7 +193,8 @@ WEIGHT_INITIALIZERS = Registry(
     parent=MMENGINE_WEIGHT_INITIALIZERS,
     locations=['astro_mm.compat.strict_pretrained'])
 # Backbone families (ResNet, DenseNet-BC, transformers, ...): what each
-# modulates, prunes and rebuilds, declared in one module per family
-# (astro_mm.models.families); not built from configs, resolved per
-# backbone by astro_mm.models.families.resolve_family.
-FAMILIES = Registry('backbone family', locations=['astro_mm.models.families'])
+# modulates, prunes and rebuilds, declared in one folder per family
+# (astro_mm/families/<family>/, all imported by the package astro_mm.families);
+# not built from configs, resolved per backbone by
+# astro_mm.families.resolve_family.
+FAMILIES = Registry('backbone family', locations=['astro_mm.families'])

@@ -2,7 +2,7 @@
 
 For MA-Net ResNet-18 and ResNet-50 (ImageNet layout, the detectors'
 backbones), the units are pruned to a fixed parameter budget with
-:func:`astro_mm.models.pruning.export_pruned`, and the pruned plain backbone
+:func:`astro_mm.pruning.export_pruned`, and the pruned plain backbone
 is compared with the unpruned one side by side in one process (their
 forward passes alternate, so machine noise hits both alike; eval mode, after
 warm-up), at batch 1 and batch 16.
@@ -21,7 +21,7 @@ pruning latency, see RESULTS.md). ``--fuse-bn`` folds
 every batch norm into its conv in both networks before timing (mmcv's
 ``fuse_conv_bn``, as a deployment would). ``--coupled`` also prunes the
 channels of each stage's residual stream (block outputs, shortcuts, the
-next stage's inputs: :mod:`astro_mm.models.pruning.coupled`), the lever
+next stage's inputs: :mod:`astro_mm.pruning.coupled`), the lever
 that makes the additions and the stage outputs shrink too, and the stem's
 output channels where they are a group of their own (ResNet-50): that stem
 is then modulated too (unless ``--checkpoint`` gives the model), so that P
@@ -75,10 +75,11 @@ from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
 from astro_mm.compat import load_checkpoint_file
-from astro_mm.models.modulation import unmodulated_copy
-from astro_mm.models.pruning import export_pruned, silence_channels
-from astro_mm.models.pruning.coupled import kept_stage_channels, stem_width
-from astro_mm.models.pruning.report import compare, format_report
+from astro_mm.families import resolve_family
+from astro_mm.models.modulated import unmodulated_copy
+from astro_mm.pruning import export_pruned, silence_channels
+from astro_mm.pruning.coupled import STEM
+from astro_mm.pruning.report import compare, format_report
 from astro_mm.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -114,12 +115,12 @@ def build_algorithm(config: str, checkpoint=None, modulate_stem=False):
 
 def stem_is_a_group(config: str) -> bool:
     """Whether the config's backbone has a stem that is a channel group of
-    its own (:func:`~astro_mm.models.pruning.coupled.stem_width`); the
-    random state is left as it was."""
+    its own (a ``'stem'`` entry in its family's stage widths); the random
+    state is left as it was."""
     cfg = Config.fromfile(osp.join(ROOT, config))
     with torch.random.fork_rng(devices=[]):
         backbone = MODELS.build(cfg.model.architecture.backbone)
-    return stem_width(backbone) is not None
+    return STEM in resolve_family(backbone).stage_widths()
 
 
 def plain_backbone(algorithm):
@@ -145,8 +146,8 @@ def max_abs_diff(algorithm, pruned_backbone, result, input_size) -> float:
     x = torch.randn(2, 3, input_size, input_size)
     expected = backbone(x)
     actual = pruned_backbone(x)
-    kept = list(kept_stage_channels(backbone, result.removed_channels)
-                .values())
+    kept = list(algorithm.family_plan.kept_stage_channels(
+        result.removed_channels).values())
     worst = 0.
     for stage, (a, e) in enumerate(zip(actual, expected)):
         # a removed stage channel is 0 in the modulated network's output

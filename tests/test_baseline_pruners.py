@@ -11,10 +11,10 @@ from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 import astro_mm  # noqa: F401
-from astro_mm.models.pruning import (BASELINE_PRUNERS, baseline_scores,
-                                     inner_widths, prune_baseline,
-                                     strategy_for)
-from astro_mm.models.pruning.report import flops
+from astro_mm.families import inner_widths, resolve_family, strategy_for
+from astro_mm.pruning import (BASELINE_PRUNERS, baseline_scores,
+                              prune_baseline)
+from astro_mm.pruning.report import flops
 from astro_mm.registry import MODELS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,7 +105,8 @@ def _study_prune(method, budget, **kwargs):
     data = _study_batches() if method == 'taylor' else None
     return model, prune_baseline(model, method, budget, data=data,
                                  input_size=(STUDY_SIZE, STUDY_SIZE),
-                                 **kwargs)
+                                 **kwargs,
+                                 plan=resolve_family(model.backbone, strict=True))
 
 
 def _removed_share(full, result, stage):
@@ -135,7 +136,8 @@ def _inner_modules(backbone):
 def _prune(name, method, budget, **kwargs):
     model = _classifier(name)
     data = _batches() if method == 'taylor' else None
-    return model, prune_baseline(model, method, budget, data=data, **kwargs)
+    return model, prune_baseline(model, method, budget, data=data, **kwargs,
+                                 plan=resolve_family(model.backbone, strict=True))
 
 
 def test_the_five_pruners_are_registered():
@@ -269,7 +271,8 @@ def test_l1_keeps_exactly_the_highest_l1_filters():
     block.conv2.weight.data.mul_(
         (1 / l1).view(1, -1, 1, 1) / (1 / l1).mean())
     original = block.conv1.weight.detach().clone()
-    result = prune_baseline(model, 'l1', 0.6)
+    result = prune_baseline(model, 'l1', 0.6,
+                            plan=resolve_family(model.backbone, strict=True))
     kept = result.kept['layer1.0'][0]
     width = kept.numel()
     assert 0 < width < l1.numel(), 'the hand-made layer must be pruned ' \
@@ -311,21 +314,28 @@ def test_min_keep_keeps_a_share_of_every_layer():
 def test_refusals_name_the_problem():
     model = _classifier('resnet18-cifar')
     with pytest.raises(KeyError, match='group_norm'):
-        prune_baseline(model, 'slimming', 0.6)
+        prune_baseline(model, 'slimming', 0.6,
+                       plan=resolve_family(model.backbone, strict=True))
     with pytest.raises(ValueError, match='taylor needs data'):
-        prune_baseline(model, 'taylor', 0.6)
+        prune_baseline(model, 'taylor', 0.6,
+                       plan=resolve_family(model.backbone, strict=True))
     with pytest.raises(ValueError, match='out of reach'):
-        prune_baseline(model, 'l1', 0.2, min_keep=0.5)
+        prune_baseline(model, 'l1', 0.2, min_keep=0.5,
+                       plan=resolve_family(model.backbone, strict=True))
     with pytest.raises(ValueError, match=r'budget must be in \(0, 1\]'):
-        prune_baseline(model, 'l1', 1.5)
+        prune_baseline(model, 'l1', 1.5,
+                       plan=resolve_family(model.backbone, strict=True))
     with pytest.raises(ValueError, match='measure must be one of'):
-        prune_baseline(model, 'l1', 0.6, measure='latency')
+        prune_baseline(model, 'l1', 0.6, measure='latency',
+                       plan=resolve_family(model.backbone, strict=True))
     with pytest.raises(ValueError, match='rank must be one of'):
-        prune_baseline(model, 'l1', 0.6, rank='norm')
+        prune_baseline(model, 'l1', 0.6, rank='norm',
+                       plan=resolve_family(model.backbone, strict=True))
     handle = model.backbone.layer1[0].bn1.register_forward_hook(
         lambda *args: None)
     with pytest.raises(ValueError, match='backbone.layer1.0.bn1'):
-        prune_baseline(model, 'l1', 0.6)
+        prune_baseline(model, 'l1', 0.6,
+                       plan=resolve_family(model.backbone, strict=True))
     handle.remove()
     densenet = MODELS.build(dict(
         type='mmpretrain.ImageClassifier',
@@ -336,7 +346,8 @@ def test_refusals_name_the_problem():
         head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
                   in_channels=16)))
     with pytest.raises(ValueError, match='ResNet backbones only'):
-        prune_baseline(densenet, 'l1', 0.6)
+        prune_baseline(densenet, 'l1', 0.6,
+                       plan=resolve_family(densenet.backbone, strict=True))
 
 
 @pytest.mark.parametrize('measure', ['params', 'flops'])
@@ -345,15 +356,16 @@ def test_cost_control_removes_the_costliest_channels_first(measure):
     A layer keeps a channel only when every costlier layer (in the
     budget's measure) is down to its last one or no cheaper channel was
     removed."""
-    from astro_mm.models.pruning.baselines import _prepare, unit_cost
-    from astro_mm.models.pruning.coupled import cost_count
+    from astro_mm.pruning.baselines import _prepare, unit_cost
+    from astro_mm.pruning.coupled import cost_count
     model, result = _study_prune('cost', 0.6, measure=measure)
     assert result.rank == 'cost' and result.measure == measure
     ratio = dict(params=result.params_ratio, flops=result.flops_ratio)
     assert 0.59 <= ratio[measure] <= 0.6
     work = copy.deepcopy(model).eval()
     size = (STUDY_SIZE, STUDY_SIZE)
-    _, groups, _ = _prepare(work, 'cost', None, 1, 0, size)
+    _, groups, _ = _prepare(work, resolve_family(work.backbone), 'cost',
+                            None, 1, 0, size)
     full = [g.width for g in groups]
     count = cost_count(work.backbone, groups, measure, size)
     cost = {g.name: unit_cost(count, full, i) for i, g in enumerate(groups)}
@@ -368,19 +380,22 @@ def test_cost_control_removes_the_costliest_channels_first(measure):
                 assert widths[costly] == 1, (costly, cheap)
     # the scores it ranks by: 1 / the cost
     scores = baseline_scores(model, 'cost', input_size=size,
-                             measure=measure)
+                             measure=measure,
+                             plan=resolve_family(model.backbone, strict=True))
     assert all(torch.allclose(scores[n], torch.full_like(scores[n],
                                                          1 / cost[n]))
                for n in cost)
     with pytest.raises(ValueError, match='no coupled mode'):
-        prune_baseline(model, 'cost', 0.6, coupled=True)
+        prune_baseline(model, 'cost', 0.6, coupled=True,
+                       plan=resolve_family(model.backbone, strict=True))
 
 
 def test_cost_control_refuses_the_group_rule():
     model = _classifier('resnet18-cifar')
     with pytest.raises(ValueError, match=r"cost: rank='group' ranks nothing: "
                        r'its score is the same constant for every channel'):
-        prune_baseline(model, 'cost', 0.6, rank='group')
+        prune_baseline(model, 'cost', 0.6, rank='group',
+                       plan=resolve_family(model.backbone, strict=True))
 
 
 @pytest.mark.parametrize('measure', ['params', 'flops'])

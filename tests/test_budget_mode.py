@@ -14,8 +14,7 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
-from astro_mm.models.algorithms.alternating import prunable_layer_names
-from astro_mm.models.pruning import KeptCost, export_pruned
+from astro_mm.pruning import KeptCost, export_pruned
 from astro_mm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 NUM_CLASSES = 4
@@ -110,7 +109,7 @@ def _norm_buffers(module):
 def test_kept_cost_counts_exactly_what_pruning_leaves():
     algo = _algorithm(budget=dict(target=0.6))
     backbone = algo.architecture.backbone
-    cost = KeptCost(backbone, [layer.name for layer in algo.layers])
+    cost = KeptCost(algo.family_plan, [layer.name for layer in algo.layers])
     assert cost.ratio([torch.ones(u) for u in algo._split]).item() == \
         pytest.approx(1.0)
     gen = torch.Generator().manual_seed(1)
@@ -125,7 +124,7 @@ def test_kept_cost_counts_exactly_what_pruning_leaves():
 
 
 def test_flops_budget_counts_the_macs_of_the_pruned_backbone():
-    from astro_mm.models.pruning.report import flops
+    from astro_mm.pruning.report import flops
     algo = _algorithm()
     algo.set_round(1)
     algo.cached_probs.copy_(torch.rand(algo.cached_probs.shape))
@@ -136,7 +135,7 @@ def test_flops_budget_counts_the_macs_of_the_pruned_backbone():
     after = flops(result.model.backbone, 12, 1)
     assert 0.45 <= after / before <= 0.5
     names = [layer.name for layer in algo.layers]
-    cost = KeptCost(algo.architecture.backbone, names, 'flops', (1, 12, 12))
+    cost = KeptCost(algo.family_plan, names, 'flops', (1, 12, 12))
     assert cost.total == before
     kept = [(p > 0).float() for p in result.probs]
     assert cost.kept(kept).item() == pytest.approx(after)
@@ -150,7 +149,7 @@ def test_a_budget_never_zeroes_a_unit_it_cannot_remove():
     probs = torch.rand(algo.cached_probs.shape) * 0.9 + 0.05
     algo.cached_probs.copy_(probs)
     algo.eval()
-    prunable = set(prunable_layer_names(algo.architecture.backbone))
+    prunable = set(algo.family_plan.prunable_layer_names())
     assert any(layer.name not in prunable for layer in algo.layers)
     result = export_pruned(algo, param_budget=0.6)
     for layer, before, after in zip(algo.layers, algo._rows(probs),
@@ -187,7 +186,7 @@ def test_budget_ranks_by_p_relative_to_cost_and_keeps_a_minimum_width():
 def test_budget_mode_modulates_only_prunable_units():
     algo = _algorithm(budget=dict(target=0.6))
     names = [layer.name for layer in algo.layers]
-    assert names == prunable_layer_names(algo.architecture.backbone)
+    assert names == algo.family_plan.prunable_layer_names()
     assert all(name.endswith('conv1') for name in names)
 
 

@@ -11,11 +11,10 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
-from astro_mm.models.pruning import (export_pruned, inner_widths,
-                                     prune_baseline, silence_channels,
-                                     stage_widths, strategy_for)
-from astro_mm.models.pruning.coupled import (STEM, kept_stage_channels,
-                                             neck_widths)
+from astro_mm.families import (inner_widths, resolve_family, stage_widths,
+                               strategy_for)
+from astro_mm.pruning import export_pruned, prune_baseline, silence_channels
+from astro_mm.pruning.coupled import STEM, neck_widths
 from astro_mm.registry import MODELS
 from conftest import ROOT
 from test_baseline_pruners import (METHODS, _batches,
@@ -47,7 +46,8 @@ def _prune(name, method, budget, **kwargs):
     model = _plain_classifier(name)
     data = _batches() if method == 'taylor' else None
     return model, prune_baseline(model, method, budget, data=data,
-                                 coupled=True, **kwargs)
+                                 coupled=True, **kwargs,
+                                 plan=resolve_family(model.backbone, strict=True))
 
 
 def _switch_off_removed(model, method, result):
@@ -114,7 +114,8 @@ def test_a_coupled_prune_removes_exactly_the_removed_channels(name, method):
     last = list(result.stage_widths.values())[-1]
     assert result.model.head.fc.in_features == last
     backbone = _switch_off_removed(model, method, result)
-    kept = kept_stage_channels(backbone, result.removed_channels)
+    kept = resolve_family(backbone).kept_stage_channels(
+        result.removed_channels)
     assert [int(k.numel()) for k in kept.values()] == \
         neck_widths(result.stage_widths)
     inputs = torch.randn(2, 3, 32, 32)

@@ -17,10 +17,11 @@ from mmpretrain.structures import DataSample
 from torch.utils.data import Dataset
 
 import astro_mm  # noqa: F401
+from astro_mm.families import resolve_family
 from astro_mm.compat import load_checkpoint_file
 from astro_mm.engine.hooks import EarlyPruningHook, early_pruning_hook
-from astro_mm.models.pruning import DeadChannels, prune_to_kept
-from astro_mm.models.pruning.report import flops
+from astro_mm.pruning import DeadChannels, prune_to_kept
+from astro_mm.pruning.report import flops
 from astro_mm.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -129,7 +130,8 @@ def _removed(model, kept):
     channel."""
     names = {id(p): n for n, p in model.named_parameters()}
     return [(names[id(p)], d, i)
-            for p, d, i in DeadChannels(model, kept, (SIZE, SIZE)).slices]
+            for p, d, i in DeadChannels(model, kept, (SIZE, SIZE),
+                                        plan=resolve_family(model.backbone, strict=True)).slices]
 
 
 def _largest(tensors, slices):
@@ -186,7 +188,8 @@ def test_channels_die_at_k_and_stay_dead_while_kept_ones_train(trained):
 def test_physical_prune_computes_the_masked_network(trained):
     runner, hook, _, _ = trained
     model = runner.model.eval()
-    result = prune_to_kept(model, hook.kept, (SIZE, SIZE), require_dead=True)
+    result = prune_to_kept(model, hook.kept, (SIZE, SIZE), require_dead=True,
+                           plan=resolve_family(model.backbone, strict=True))
     inputs = torch.rand(5, 1, SIZE, SIZE) * 2 - 1
     with torch.no_grad():
         expected = model(inputs, mode='tensor')
@@ -207,7 +210,8 @@ def test_physical_prune_computes_the_masked_network(trained):
     with torch.no_grad():
         revived.backbone.get_submodule(block).bn1.weight.fill_(1.)
     with pytest.raises(ValueError, match=rf'{block}\.bn1\.weight'):
-        prune_to_kept(revived, hook.kept, (SIZE, SIZE), require_dead=True)
+        prune_to_kept(revived, hook.kept, (SIZE, SIZE), require_dead=True,
+                      plan=resolve_family(revived.backbone, strict=True))
 
 
 def test_held_gradients_are_zero_in_removed_channels(trained):
@@ -217,7 +221,8 @@ def test_held_gradients_are_zero_in_removed_channels(trained):
     _, hook, _, _ = trained
     torch.manual_seed(0)
     model = MODELS.build(_model_cfg())
-    dead = DeadChannels(model, hook.kept, (SIZE, SIZE))
+    dead = DeadChannels(model, hook.kept, (SIZE, SIZE),
+                        plan=resolve_family(model.backbone, strict=True))
     batch = model.data_preprocessor(
         {'inputs': [Quadrants()[i]['inputs'] for i in range(8)],
          'data_samples': [Quadrants()[i]['data_samples'] for i in range(8)]},

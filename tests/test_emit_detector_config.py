@@ -8,7 +8,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from astro_mm.models.pruning import prune_baseline, pruned_detector_config
+from astro_mm.families import resolve_family
+from astro_mm.pruning import prune_baseline, pruned_detector_config
 from conftest import ROOT, demo_coco_options, run_tool
 
 CLASSIFIER = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
@@ -42,8 +43,10 @@ def coupled_checkpoint(tmp_path_factory):
     cfg.model.pop('init_cfg', None)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         torch.manual_seed(0)
-        result = prune_baseline(MODELS.build(cfg.model), 'l1', 0.6,
-                                coupled=True)
+        classifier = MODELS.build(cfg.model)
+        result = prune_baseline(
+            classifier, 'l1', 0.6, coupled=True,
+            plan=resolve_family(classifier.backbone, strict=True))
     path = tmp_path_factory.mktemp('coupled') / 'r18_coupled.pth'
     torch.save(dict(state_dict=result.model.state_dict(),
                     meta=dict(pruned_widths=result.widths,

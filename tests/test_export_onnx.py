@@ -10,9 +10,10 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from astro_mm.families import resolve_family
 from astro_mm.deploy import (CheckpointMismatchError, build_deployable,
                              build_network, export_onnx)
-from astro_mm.models.pruning import emit_detector_config, prune_baseline
+from astro_mm.pruning import emit_detector_config, prune_baseline
 from conftest import ROOT, run_tool
 
 # ResNet-20 (stride-2 stem) on 28x28 Fashion-MNIST images, 1 channel
@@ -71,7 +72,8 @@ def pruned_detector(tmp_path_factory):
     folder = tmp_path_factory.mktemp('export_det')
     classifier = _plain_model(DET_CLASSIFIER)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        result = prune_baseline(classifier, 'l1', 0.6, coupled=True)
+        result = prune_baseline(classifier, 'l1', 0.6, coupled=True,
+                                plan=resolve_family(classifier.backbone, strict=True))
     checkpoint = folder / 'r18_pruned.pth'
     torch.save(dict(state_dict=result.model.state_dict(),
                     meta=dict(pruned_widths=result.widths,

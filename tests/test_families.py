@@ -1,7 +1,8 @@
-"""Backbone families (astro_mm.models.families): a family module is all a
-new family needs. A toy family registered here, in the test, is modulated,
-grouped, pruned through the normal export path and rebuilt from its widths
-without touching astro_mm's code."""
+"""Backbone families (astro_mm.families): a family is all a new backbone
+needs. A toy family declared in this file alone is modulated, grouped,
+pruned through the export (by threshold, by budget, coupled) and by a
+standard pruner, and rebuilt from its widths, without touching astro_mm's
+code."""
 import pytest
 import torch
 from mmengine.model import BaseModule
@@ -10,13 +11,14 @@ from torch import nn
 
 import astro_mm  # noqa: F401
 from astro_mm.analysis.gradcam import default_target_layer
-from astro_mm.models.families import (BackboneFamily, find_family,
-                                      resolve_family)
-from astro_mm.models.modulation.unit_rules import UnitRules
-from astro_mm.models.pruning import export_pruned, strategy_for
-from astro_mm.models.pruning.slicing import prune_conv, prune_norm
-from astro_mm.models.pruning.strategies import (PruningStrategy,
-                                                layer_cost_terms)
+from astro_mm.families import (BackboneFamily, find_family, resolve_family,
+                               strategy_for)
+from astro_mm.models.modulated.unit_rules import UnitRules
+from astro_mm.pruning import export_pruned, prune_baseline, silence_channels
+from astro_mm.pruning.coupled import (build_graph, example_inputs,
+                                      prune_groups, root_group)
+from astro_mm.pruning.slicing import prune_conv, prune_norm
+from astro_mm.pruning.strategies import PruningStrategy, layer_cost_terms
 from astro_mm.registry import FAMILIES, MODELS
 
 DELTA = 0.3
@@ -85,17 +87,46 @@ class ToyPruning(PruningStrategy):
 
 
 class ToyFamily(BackboneFamily):
-    """The whole of what astro_mm needs to know about toy nets."""
+    """The whole of what astro_mm needs to know about toy nets. Its
+    coupled groups: the outputs of each stage's last ``project`` (its conv
+    and norm), read by the next stage's first ``expand`` or the head."""
     name = 'toy two-stage nets'
     priority = 5
     unit_rules = {'ToyTwoStageNet': UnitRules(include=(r'\.expand$', ))}
     strategy = ToyPruning()
+    supports_coupled = True
 
     def stage_of(self, layer_name):
         return '.'.join(layer_name.split('.')[:2])  # body.first / second
 
     def gradcam_layer(self, backbone):
         return 'body.second'
+
+    def _last_blocks(self, backbone):
+        return {stage: backbone.get_submodule(blocks[-1])
+                for stage, blocks in self.stages(
+                    backbone, list(self.blocks(backbone))).items()}
+
+    def channel_groups(self, backbone, graph, coupled=False):
+        names = {id(m): n for n, m in backbone.named_modules()}
+        groups = [root_group(graph, block.expand, f'{name}.expand', 'inner',
+                             names, name)
+                  for name, block in self.blocks(backbone).items()]
+        if coupled:
+            groups += [root_group(graph, block.project, stage, 'stage', names)
+                       for stage, block in self._last_blocks(backbone).items()]
+        return groups
+
+    def stage_widths(self, backbone):
+        return {stage: block.project.out_channels
+                for stage, block in self._last_blocks(backbone).items()}
+
+    def shrink_stages(self, backbone, widths):
+        graph = build_graph(backbone, example_inputs(backbone))
+        groups = [g for g in self.channel_groups(backbone, graph, True)
+                  if g.kind == 'stage' and g.name in widths]
+        prune_groups(graph, groups,
+                     [torch.arange(widths[g.name]) for g in groups])
 
 
 @pytest.fixture
@@ -112,25 +143,32 @@ def toy_family():
         MODELS._module_dict.pop('ToyTwoStageNet')
 
 
-def _toy_algorithm():
-    torch.manual_seed(0)
-    algo = MODELS.build(dict(
-        type='astro_mm.AlternatingAlgorithm',
-        architecture=dict(
-            type='mmpretrain.ImageClassifier',
-            backbone=dict(type='astro_mm.ToyTwoStageNet'),
-            neck=dict(type='mmpretrain.GlobalAveragePooling'),
-            head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
-                      in_channels=12),
-            data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
-                                   num_classes=3)),
-        modulator=dict(type='astro_mm.AstroNetModulator', width=4),
-        warmup_rounds=0))
-    for module in algo.architecture.modules():
+TOY_CLASSIFIER = dict(
+    type='mmpretrain.ImageClassifier',
+    backbone=dict(type='astro_mm.ToyTwoStageNet'),
+    neck=dict(type='mmpretrain.GlobalAveragePooling'),
+    head=dict(type='mmpretrain.LinearClsHead', num_classes=3, in_channels=12),
+    data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                           num_classes=3))
+
+
+def _as_trained(model):
+    for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):  # as after training
             module.weight.data.uniform_(0.5, 1.5)
             module.bias.data.uniform_(-0.5, 0.5)
             module.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def _toy_algorithm(**kwargs):
+    torch.manual_seed(0)
+    algo = MODELS.build(dict(
+        type='astro_mm.AlternatingAlgorithm',
+        architecture=TOY_CLASSIFIER,
+        modulator=dict(type='astro_mm.AstroNetModulator', width=4),
+        warmup_rounds=0, **kwargs))
+    _as_trained(algo.architecture)
     algo.set_round(1)  # a W-round: P cached
     algo.cached_probs.copy_(torch.rand(algo.cached_probs.shape))
     return algo.eval()
@@ -206,22 +244,64 @@ def test_unknown_backbone_names_the_registered_families():
     assert find_family(nn.Sequential(nn.Linear(2, 2))) is None
 
 
-def test_register_strategy_still_makes_a_family(toy_family):
-    """A strategy written before families (``@register_strategy``) gets a
-    family of its own, with the default unit rules and stages."""
-    from astro_mm.models.pruning import register_strategy
+def test_toy_family_prunes_its_coupled_groups(toy_family):
+    """Coupled export: each stage's output channels go from its writers
+    (the last project conv and norm) and its readers (the next expand, the
+    head) at once; the pruned network computes what the algorithm does
+    under the realized P with the removed writers switched off, and
+    rebuilds from its inner and stage widths."""
+    algo = _toy_algorithm(modulated_layers=dict(
+        include=[r'\.expand$', r'\.project$']))
+    result = export_pruned(algo, param_budget=0.7, coupled=True)
+    full = {'body.first': 8, 'body.second': 12}
+    assert set(result.stage_widths) == set(full)
+    assert any(result.stage_widths[s] < full[s] for s in full)
+    assert result.model.head.fc.in_features == \
+        result.stage_widths['body.second']
+    assert result.model.backbone.body.second[0].expand.in_channels == \
+        result.stage_widths['body.first']
+    assert result.params_after / result.params_before <= 0.7 + 1e-9
+    inputs = torch.randn(2, 3, 16, 16)
+    algo.cached_probs.copy_(algo._flat(result.probs))
+    silence_channels(algo.architecture.backbone, result.removed_channels)
+    with torch.no_grad():
+        expected = algo(inputs, mode='tensor')
+        pruned = result.model(inputs, mode='tensor')
+    torch.testing.assert_close(pruned, expected, rtol=1e-4, atol=1e-5)
+    rebuilt = MODELS.build(dict(type='astro_mm.PrunedBackbone',
+                                base=dict(type='astro_mm.ToyTwoStageNet'),
+                                widths=result.widths,
+                                stage_widths=result.stage_widths))
+    rebuilt.load_state_dict(result.model.backbone.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt.eval()(inputs)[0],
+                                   result.model.backbone(inputs)[0])
 
-    class OlderToyPruning(ToyPruning):
-        family = 'older toy blocks'
 
-    # ToyFamily names ToyTwoStageNet, which wins over any family that only
-    # finds its blocks: set it aside
-    FAMILIES._module_dict.pop('ToyFamily')
-    register_strategy(OlderToyPruning)
-    try:
-        backbone = ToyTwoStageNet()
-        assert isinstance(strategy_for(backbone), OlderToyPruning)
-        assert resolve_family(backbone).family.name == 'older toy blocks'
-    finally:
-        FAMILIES._module_dict.pop('OlderToyPruningFamily')
-        FAMILIES.register_module(module=ToyFamily)
+@pytest.mark.parametrize('coupled', [False, True])
+def test_a_standard_pruner_prunes_the_toy_family(toy_family, coupled):
+    """L1 through Torch-Pruning on the toy family's channel groups: the
+    budget is met, the kept filters are the highest-L1 ones, and the
+    pruned network rebuilds from its widths."""
+    torch.manual_seed(0)
+    model = _as_trained(MODELS.build(TOY_CLASSIFIER)).eval()
+    result = prune_baseline(model, 'l1', 0.7, input_size=(16, 16),
+                            coupled=coupled,
+                            plan=resolve_family(model.backbone, strict=True))
+    assert 0.69 <= result.params_ratio <= 0.7
+    expand = model.backbone.body.first[0].expand.weight.detach()
+    kept = result.kept['body.first.0'][0]
+    l1 = expand.abs().flatten(1).sum(1)
+    dropped = sorted(set(range(16)) - set(kept.tolist()))
+    if dropped:
+        assert l1[kept].min() >= l1[dropped].max()
+    torch.testing.assert_close(
+        result.model.backbone.body.first[0].expand.weight,
+        expand[kept])
+    assert (result.stage_widths != ToyFamily().stage_widths(model.backbone)
+            ) == coupled
+    rebuilt = MODELS.build(dict(type='astro_mm.PrunedBackbone',
+                                base=dict(type='astro_mm.ToyTwoStageNet'),
+                                widths=result.widths,
+                                stage_widths=result.stage_widths))
+    rebuilt.load_state_dict(result.model.backbone.state_dict())

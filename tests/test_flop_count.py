@@ -11,10 +11,9 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 import astro_mm  # noqa: F401
-from astro_mm.models.families import resolve_family
-from astro_mm.models.pruning import (KeptCost, inner_widths, prune_baseline,
-                                     shrink_to_widths)
-from astro_mm.models.pruning.report import (budget_flops, compare, flops,
+from astro_mm.families import inner_widths, resolve_family, shrink_to_widths
+from astro_mm.pruning import KeptCost, prune_baseline
+from astro_mm.pruning.report import (budget_flops, compare, flops,
                                             flops_by_operator,
                                             format_report)
 from astro_mm.registry import MODELS
@@ -108,7 +107,7 @@ def test_a_pruned_vit_the_budget_counts_its_layers_the_report_attention_too():
     neurons; the report adds the kept heads' attention products."""
     vit = MODELS.build(VITS['mmpretrain'])
     plan = resolve_family(vit, strict=True)
-    cost = KeptCost(vit, plan.prunable_layer_names(), 'flops',
+    cost = KeptCost(plan, plan.prunable_layer_names(), 'flops',
                     (3, IMAGE, IMAGE))
     before = flops_by_operator(vit, IMAGE)
     assert budget_flops(before) == cost.total
@@ -138,7 +137,7 @@ def test_cnn_report_flops_are_the_budget_measure_before_and_after_pruning(
     backbone_cfg, shape = CNNS[name]
     backbone = MODELS.build(backbone_cfg)
     plan = resolve_family(backbone, strict=True)
-    cost = KeptCost(backbone, plan.prunable_layer_names(), 'flops', shape)
+    cost = KeptCost(plan, plan.prunable_layer_names(), 'flops', shape)
     counts = flops_by_operator(backbone, shape[1:], shape[0])
     assert set(counts) == {'conv'}
     assert flops(backbone, shape[1], shape[0]) == cost.total
@@ -167,7 +166,8 @@ def test_the_baseline_pruners_count_as_the_report(coupled):
         head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
                   in_channels=256)))
     result = prune_baseline(classifier, 'l1', 0.6, measure='flops',
-                            input_size=(64, 64), coupled=coupled)
+                            input_size=(64, 64), coupled=coupled,
+                            plan=resolve_family(classifier.backbone, strict=True))
     before = flops(classifier.backbone, 64)
     after = flops(result.model.backbone, 64)
     assert (result.flops_before, result.flops_after) == (before, after)

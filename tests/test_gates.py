@@ -17,7 +17,7 @@ from mmengine.registry import DefaultScope
 import astro_mm  # noqa: F401
 from astro_mm.compat import load_checkpoint_file
 from astro_mm.models.modulators import FreeLogitsModulator
-from astro_mm.models.pruning import export_pruned
+from astro_mm.pruning import export_pruned
 from astro_mm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from conftest import ROOT, run_tool
 from test_budget_mode import (_algorithm, _batch, _optim,
@@ -96,7 +96,7 @@ def test_gates_meet_the_target_and_export_the_gated_network(cost):
         assert result.params_after / result.params_before == \
             pytest.approx(realized, abs=1e-6)
     else:
-        from astro_mm.models.pruning.report import flops
+        from astro_mm.pruning.report import flops
         before = flops(algo.architecture.backbone, 12, 1)
         after = flops(result.model.backbone, 12, 1)
         assert after / before == pytest.approx(realized, abs=1e-6)

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
-from astro_mm.models.pruning.report import flops
+from astro_mm.pruning.report import flops
 from astro_mm.registry import MODELS
 from conftest import ROOT, run_tool
 

@@ -17,7 +17,7 @@ from astro_mm.engine import AlternationHook
 from astro_mm.models import (AlternatingAlgorithm, AstroNetModulator,
                              MANetModulator)
 from astro_mm.models.algorithms.alternating import assign_groups
-from astro_mm.models.modulation import (DEFAULT_EXCLUDE, ModulatedLayer,
+from astro_mm.models.modulated import (DEFAULT_EXCLUDE, ModulatedLayer,
                                         UnitScaler, find_modulated_layers,
                                         weight_descriptors)
 from astro_mm.registry import MODELS
@@ -726,7 +726,7 @@ def test_set_round_caches_p_per_round():
 def test_folded_batch_norm_restores_its_parameters():
     """P folded into BN's affine for one call; the Parameters come back,
     also when the call raises."""
-    from astro_mm.models.modulation import UnitScaler, find_modulated_layers
+    from astro_mm.models.modulated import UnitScaler, find_modulated_layers
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
     wrapper = nn.Sequential()
     wrapper.add_module('block', net)

@@ -15,10 +15,10 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 import astro_mm  # noqa: F401  (registers the components)
-from astro_mm.models.algorithms.alternating import prunable_layer_names
-from astro_mm.models.modulation import (ModulatedLayer, UnitScaler,
-                                        find_modulated_layers)
-from astro_mm.models.pruning import export_pruned, inner_widths
+from astro_mm.families import resolve_family
+from astro_mm.models.modulated import (ModulatedLayer, UnitScaler,
+                                       find_modulated_layers)
+from astro_mm.pruning import export_pruned
 from astro_mm.registry import MODELS
 from conftest import ROOT
 
@@ -151,7 +151,7 @@ def _batch(n=4, seed=0):
 @pytest.mark.parametrize('name', sorted(BACKBONES))
 def test_default_units_are_the_intended_ones(name):
     backbone = _backbone(name)
-    layers = find_modulated_layers(backbone)
+    layers = find_modulated_layers(resolve_family(backbone))
     assert [(l.name, l.kind, l.num_units) for l in layers] == \
         EXPECTED_LAYERS[name]
     modules = dict(backbone.named_modules())
@@ -183,20 +183,22 @@ def test_default_units_are_the_intended_ones(name):
 
 def test_heads_can_be_switched_off_and_bad_attention_is_named():
     backbone = _backbone('vit')
-    layers = find_modulated_layers(backbone, heads=False)
+    layers = find_modulated_layers(resolve_family(backbone), heads=False)
     assert [l.name for l in layers] == [
         'layers.0.ffn.layers.0.0', 'layers.1.ffn.layers.0.0']
     with pytest.raises(ValueError, match='heads=True'):
-        find_modulated_layers(_backbone('densenet'), heads=True)
+        find_modulated_layers(resolve_family(_backbone('densenet')),
+                              heads=True)
     with pytest.raises(ValueError, match=r'layers\.0\.ffn.*head units'):
-        find_modulated_layers(backbone, heads=r'^layers\.0\.ffn$')
+        find_modulated_layers(resolve_family(backbone),
+                              heads=r'^layers\.0\.ffn$')
 
 
 @pytest.mark.parametrize('name', sorted(BACKBONES))
 @pytest.mark.parametrize('train', [False, True])
 def test_p_one_is_the_plain_network_and_p_zero_removes_a_unit(name, train):
     backbone = _backbone(name, train=train)
-    layers = find_modulated_layers(backbone)
+    layers = find_modulated_layers(resolve_family(backbone))
     scaler = UnitScaler(layers)
     x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
@@ -281,7 +283,7 @@ def test_densenet_p_on_the_conv_output_would_get_no_gradient():
     conv = backbone.stages[0].block[0].conv1
     before_norm = ModulatedLayer('stages.0.block.0.conv1', conv, conv,
                                  conv.out_channels, 'stages.0')
-    after_norm = find_modulated_layers(backbone)[0]
+    after_norm = find_modulated_layers(resolve_family(backbone))[0]
     x = torch.randn(4, 3, 32, 32)
     weights = torch.randn(1, 16 * 16 * 16)  # a fixed linear read-out
     grads = []
@@ -320,7 +322,7 @@ def test_pruned_network_computes_the_thresholded_modulated_one(name):
     # units under delta switched off in the prunable slots only: a
     # modulated unit outside them (Swin's heads, timm ResNet's conv2 /
     # downsample) is never zeroed, its P is folded as it is
-    slots = set(prunable_layer_names(algo.architecture.backbone))
+    slots = set(algo.family_plan.prunable_layer_names())
     probs = algo._rows(algo.cached_probs.clone())
     expected_probs = [p * (p >= DELTA) if layer.name in slots else p
                       for layer, p in zip(algo.layers, probs)]
@@ -334,7 +336,7 @@ def test_pruned_network_computes_the_thresholded_modulated_one(name):
     assert result.params_after < result.params_before
     assert sum(p.numel() for p in result.model.backbone.parameters()) == \
         result.params_after
-    full = inner_widths(algo.architecture.backbone)
+    full = algo.family_plan.inner_widths()
     assert set(result.widths) == set(full)
     assert all(w <= f for block in full
                for w, f in zip(result.widths[block], full[block]))

@@ -6,8 +6,7 @@ import torch
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
-from astro_mm.models.algorithms.alternating import prunable_layer_names
-from astro_mm.models.pruning import export_pruned, inner_widths
+from astro_mm.pruning import export_pruned
 from astro_mm.registry import MODELS
 
 BACKBONES = {
@@ -59,7 +58,7 @@ def _algorithm(name, seed=0, **algorithm_options):
 
 def _prunable(algo):
     """Per modulated layer: is it a prunable slot (its units can go)?"""
-    slots = set(prunable_layer_names(algo.architecture.backbone))
+    slots = set(algo.family_plan.prunable_layer_names())
     return [layer.name in slots for layer in algo.layers]
 
 
@@ -87,7 +86,7 @@ def test_pruned_network_computes_the_thresholded_modulated_one(name):
     assert result.params_after < result.params_before
     backbone = result.model.backbone
     assert sum(p.numel() for p in backbone.parameters()) == result.params_after
-    full = inner_widths(algo.architecture.backbone)
+    full = algo.family_plan.inner_widths()
     assert any(w < f for name_ in full
                for w, f in zip(result.widths[name_], full[name_]))
     assert not any(m._forward_hooks for m in result.model.modules())
@@ -155,7 +154,7 @@ def test_bad_widths_are_refused():
 @pytest.mark.parametrize('name', ['resnet18-cifar', 'resnet50-cifar'])
 def test_round_to_keeps_multiples_and_the_realized_function(name):
     algo = _algorithm(name)
-    full = inner_widths(algo.architecture.backbone)
+    full = algo.family_plan.inner_widths()
     result = export_pruned(algo, param_budget=0.6, round_to=4)
     assert result.params_after <= 0.6 * result.params_before
     for block, widths in result.widths.items():
@@ -194,7 +193,7 @@ def test_round_to_keeps_multiples_and_the_realized_function(name):
 def test_the_latency_report_names_its_device_and_refuses_a_missing_gpu():
     from torch import nn
 
-    from astro_mm.models.pruning.report import compare, format_report
+    from astro_mm.pruning.report import compare, format_report
     from conftest import run_tool
     torch.manual_seed(0)
     before = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3))

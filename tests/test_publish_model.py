@@ -13,9 +13,10 @@ from mmengine.logging import MessageHub
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from astro_mm.families import resolve_family
 from astro_mm.deploy import (CheckpointMismatchError, publish_checkpoint,
                              published_path)
-from astro_mm.models.pruning import prune_baseline
+from astro_mm.pruning import prune_baseline
 from astro_mm.registry import MODELS
 from conftest import run_tool
 
@@ -144,8 +145,9 @@ def pruned_run(tmp_path):
     its fine-tune, whose meta is the runner's: no widths."""
     torch.manual_seed(0)
     classifier = _trained_like(MODELS.build(copy.deepcopy(ARCHITECTURE)))
-    result = prune_baseline(classifier.eval(), 'l1', 0.6, coupled=True,
-                            input_size=(28, 28))
+    result = prune_baseline(
+        classifier.eval(), 'l1', 0.6, coupled=True, input_size=(28, 28),
+        plan=resolve_family(classifier.backbone, strict=True))
     assert result.stage_widths['layer3'] < 32
     model = copy.deepcopy(ARCHITECTURE)
     model['backbone'] = dict(type='astro_mm.PrunedBackbone', base=BACKBONE,

@@ -19,8 +19,8 @@ import astro_mm  # noqa: F401
 from astro_mm.compat import load_checkpoint_file
 from astro_mm.engine.hooks import SparseTrainingHook
 from astro_mm.engine.optimizers import AutocastOptimWrapper
-from astro_mm.models.pruning.coupled import (build_graph, example_inputs,
-                                             inner_groups)
+from astro_mm.families import resolve_family
+from astro_mm.pruning.coupled import build_graph, example_inputs
 from astro_mm.registry import HOOKS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -118,9 +118,8 @@ def _scope(model):
     """The baselines' inner groups of ``model``'s backbone."""
     backbone = model.backbone
     was_training = backbone.training
-    groups = inner_groups(backbone,
-                          build_graph(backbone,
-                                      example_inputs(backbone, (SIZE, SIZE))))
+    groups = resolve_family(backbone).channel_groups(
+        build_graph(backbone, example_inputs(backbone, (SIZE, SIZE))))
     backbone.train(was_training)
     return groups
 

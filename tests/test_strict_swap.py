@@ -54,8 +54,7 @@ def checkpoints(tmp_path_factory):
     """Classification checkpoints as tools/train.py and tools/prune.py
     write them: plain ResNet-18, CDS (with its heads), and a pruned one
     (half the inner channels, ``meta.pruned_widths``)."""
-    from astro_mm.models.pruning.strategies import (inner_widths,
-                                                    shrink_to_widths)
+    from astro_mm.families import inner_widths, shrink_to_widths
     root = tmp_path_factory.mktemp('swap_ckpts')
     out = {}
     for seed, kind in enumerate(('plain', 'cds')):
@@ -193,7 +192,8 @@ def coupled_checkpoints(tmp_path_factory):
     """ResNet-18 / ResNet-50 classifiers pruned with coupled stage channels
     to 0.6 of their parameters (L1 baseline), weights redrawn, saved as
     tools/prune.py saves them."""
-    from astro_mm.models.pruning import prune_baseline
+    from astro_mm.families import resolve_family
+    from astro_mm.pruning import prune_baseline
     root = tmp_path_factory.mktemp('coupled_ckpts')
     out = {}
     for depth, config in COUPLED_CLASSIFIERS.items():
@@ -201,8 +201,10 @@ def coupled_checkpoints(tmp_path_factory):
         cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
         cfg.model.pop('init_cfg', None)
         with DefaultScope.overwrite_default_scope(cfg.default_scope):
-            result = prune_baseline(_build(cfg.default_scope, cfg.model),
-                                    'l1', 0.6, coupled=True)
+            classifier = _build(cfg.default_scope, cfg.model)
+            result = prune_baseline(
+                classifier, 'l1', 0.6, coupled=True,
+                plan=resolve_family(classifier.backbone, strict=True))
         full = {f'layer{i + 1}': 64 * 2**i * (1 if depth == 18 else 4)
                 for i in range(4)}
         if depth == 50:  # its stem is a channel group of its own
@@ -263,7 +265,7 @@ def test_coupled_pruned_backbone_loads_and_sets_the_neck(
 
 
 def test_unknown_neck_of_a_coupled_backbone_is_an_error(coupled_checkpoints):
-    from astro_mm.models.pruning import sync_neck_widths
+    from astro_mm.pruning import sync_neck_widths
     cfg = Config.fromfile(f'{ROOT}/{COUPLED_DETECTORS[18]["faster_rcnn"]}')
     cfg.model.backbone.widths = str(coupled_checkpoints[18])
     cfg.model.neck = dict(type='mmdet.HRFPN', in_channels=[64, 128, 256, 512],

@@ -7,7 +7,7 @@ astro_mm's) and writes a complete, standalone config: the backbone is
 loading the checkpoint's ``backbone.*`` tensors, the neck's
 ``in_channels`` follow a coupled prune's stage widths, and
 ``custom_imports`` lists ``astro_mm`` (see
-:mod:`astro_mm.models.pruning.detector_config`). mmdet's own tools run it::
+:mod:`astro_mm.pruning.detector_config`). mmdet's own tools run it::
 
     python tools/emit_detector_config.py work_dirs/pruned/r50.pth \\
         mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py \\
@@ -22,7 +22,7 @@ import argparse
 
 from mmengine.config import DictAction
 
-from astro_mm.models.pruning import emit_detector_config
+from astro_mm.pruning import emit_detector_config
 
 
 def parse_args(argv=None):

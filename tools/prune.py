@@ -28,7 +28,7 @@ Detector configs take the pruned backbone with
 ``backbone=dict(type='astro_mm.PrunedResNet', base=..., widths=OUT,
 init_cfg=dict(type='Pretrained', _scope_='astro_mm', checkpoint=OUT,
 prefix='backbone.'))``; after a coupled prune the neck's ``in_channels``
-come from OUT's meta too (``astro_mm.models.pruning.sync_neck_widths``,
+come from OUT's meta too (``astro_mm.pruning.sync_neck_widths``,
 applied by astro_mm's tools). ``--detector-config DET.py --emit OUT_DET.py``
 writes DET.py with the pruned backbone as a standalone config that mmdet's
 own tools run (widths inline, neck widths set, ``custom_imports`` of
@@ -41,7 +41,7 @@ Example::
         --budget 0.6 --out work_dirs/pruned/manet_r18.pth
 
 A plain network is pruned by a standard pruner (``--method l1`` ...,
-:mod:`astro_mm.models.pruning.baselines`) to ``--budget`` of ``--cost``
+:mod:`astro_mm.pruning.baselines`) to ``--budget`` of ``--cost``
 (params or FLOPs), ranking its channels by ``--rank group`` (importance
 normalized per group, the published pruners' rule) or ``--rank cost`` (per
 unit of cost in the budget's measure); ``--seed`` seeds ``random`` (a study
@@ -64,19 +64,18 @@ from astro_mm.apis import finetune_config
 from astro_mm.compat import (apply_patches, atomic_write_bytes,
                              load_checkpoint_file)
 from astro_mm.engine.optimizers.alternating_constructor import WRAPPER_KEYS
-from astro_mm.models.modulation import unmodulated_copy
-from astro_mm.models.pruning import (BASELINE_PRUNERS, PruneResult,
-                                     emit_detector_config, export_pruned,
-                                     inner_widths,
-                                     prune_baseline, sync_neck_widths)
-from astro_mm.models.pruning.baselines import MEASURES, RANKS
-from astro_mm.models.pruning.export import stage_widths_or_none
-from astro_mm.models.pruning.kept_channels import prune_to_kept
+from astro_mm.families import resolve_family
+from astro_mm.models.modulated import unmodulated_copy
+from astro_mm.pruning import (BASELINE_PRUNERS, PruneResult,
+                              emit_detector_config, export_pruned,
+                              prune_baseline, sync_neck_widths)
+from astro_mm.pruning.baselines import MEASURES, RANKS
+from astro_mm.pruning.kept_channels import prune_to_kept
 
 BASELINES = tuple(BASELINE_PRUNERS)
 EARLY = 'early'  # the channels an EarlyPruningHook chose during training
-from astro_mm.models.pruning.recalibration import recalibrate_batch_norm
-from astro_mm.models.pruning.report import compare, format_report
+from astro_mm.pruning.recalibration import recalibrate_batch_norm
+from astro_mm.pruning.report import compare, format_report
 from astro_mm.registry import HOOKS, MODELS
 
 # astro_mm's tools run with its compatibility layer (astro_mm.compat)
@@ -274,11 +273,10 @@ def _prune(args, cfg: Config, method: str):
         classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
     if method == 'none':  # the unpruned network, for the same fine-tune
         params = sum(p.numel() for p in classifier.backbone.parameters())
-        result = PruneResult(copy.deepcopy(classifier),
-                             inner_widths(classifier.backbone), float('nan'),
-                             params, params,
-                             stage_widths=stage_widths_or_none(
-                                 classifier.backbone))
+        plan = resolve_family(classifier.backbone, strict=True)
+        result = PruneResult(copy.deepcopy(classifier), plan.inner_widths(),
+                             float('nan'), params, params,
+                             stage_widths=plan.stage_widths())
     else:
         if args.budget is None:
             raise ValueError(f'--method {method} needs --budget')
@@ -292,7 +290,8 @@ def _prune(args, cfg: Config, method: str):
             classifier, method, args.budget, data=data, seed=args.seed,
             min_keep=args.min_keep or 0.,
             input_size=(args.input_size, args.input_size),
-            coupled=args.coupled, measure=args.cost, rank=args.rank)
+            coupled=args.coupled, measure=args.cost, rank=args.rank,
+            plan=resolve_family(classifier.backbone, strict=True))
     return result, copy.deepcopy(classifier.backbone)
 
 
@@ -325,7 +324,9 @@ def _prune_early(args, cfg: Config):
                            input_size=meta['input_size'], require_dead=True,
                            method=EARLY, measure=meta['measure'],
                            rank=meta.get('ranked_by') or meta['rank'],
-                           budget=meta['budget'])
+                           budget=meta['budget'],
+                           plan=resolve_family(classifier.backbone,
+                                               strict=True))
     # the report and the summary line name the training's prune
     args.budget, args.cost = meta['budget'], meta['measure']
     args.early_pruning = {key: meta.get(key) for key in (

@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from .et_curves import read_scalars
+
 BUDGET_PATTERN = re.compile(r'(?:^|_)([pf])(60|40)(?:_|$)')
 MEASURES = dict(p='params', f='flops')
 ASTRO = ('astronet', 'manet')
@@ -254,7 +256,6 @@ def budget_reached_at(work_dir: str, target: float,
         ValueError: The log holds no ``kept_ratio`` (not a budget-aware
             training).
     """
-    from .et_curves import read_scalars
     records = [(int(r['step']), float(r['kept_ratio']))
                for r in read_scalars(work_dir) if 'kept_ratio' in r]
     if not records:

@@ -20,6 +20,7 @@ from mmengine.config import Config
 from PIL import Image
 from torch import nn
 
+from astro_mm.families import resolve_family
 from .figure_io import check_png_path, save_figure
 
 SKIMAGE_PREFIX = 'skimage:'
@@ -109,7 +110,6 @@ def default_target_layer(model: nn.Module) -> str:
         ValueError: the backbone has no ResNet-style ``res_layers`` nor a
             ``stages`` / ``layers`` list to take the last of.
     """
-    from astro_mm.models.families import resolve_family
     backbone = _task_network(model).backbone
     return 'backbone.' + resolve_family(backbone).family.gradcam_layer(
         backbone)

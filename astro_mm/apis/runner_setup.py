@@ -45,7 +45,7 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     # a coupled-pruned backbone's stage widths go to the neck (or head)
     # from its checkpoint's meta: no hand-written in_channels
-    from astro_mm.models.pruning import sync_neck_widths
+    from astro_mm.pruning import sync_neck_widths
     sync_neck_widths(cfg.get('model', {}), cfg.get('default_scope'))
     if args.launcher != 'none':
         _use_gloo_without_gpu(cfg)

@@ -1,7 +1,7 @@
 """Params and FLOPs of a config's deployed network: a classifier (the TNet
 of an astro config) or a detector, optionally with a pruned backbone.
 
-FLOPs are those of :mod:`astro_mm.models.pruning.report` (mmengine's
+FLOPs are those of :mod:`astro_mm.pruning.report` (mmengine's
 ``FlopAnalyzer``, multiply-adds of the matrix products, attention's
 included), so the suites' ``flops_G``, ``tools/prune.py``'s report and
 ``tools/analysis_tools/get_flops.py`` count alike.
@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from astro_mm.compat import load_checkpoint_file
-from astro_mm.models.pruning.report import (budget_flops, flops,
+from astro_mm.pruning.report import (budget_flops, flops,
                                             input_channels, mac_analyzer)
 from astro_mm.registry import MODELS
 
@@ -82,7 +82,7 @@ def with_pruned_backbone(cfg: Config, checkpoint: str) -> Config:
         cfg (Config): A classifier, astro or detector config; not changed.
         checkpoint (str): The pruned checkpoint.
     """
-    from astro_mm.models.pruning import pruned_detector_config
+    from astro_mm.pruning import pruned_detector_config
     cfg = copy.deepcopy(cfg)
     if 'architecture' in cfg.model:  # an astro config: its TNet
         architecture = cfg.model.architecture
@@ -205,7 +205,7 @@ def config_complexity(cfg: Config, image_size: Union[int, Sequence[int]],
             backbone takes its pruned widths (:func:`with_pruned_backbone`)
             and its tensors.
     """
-    from astro_mm.models.pruning import sync_neck_widths
+    from astro_mm.pruning import sync_neck_widths
     if pruned is not None:
         cfg = with_pruned_backbone(cfg, pruned)
     model_cfg = copy.deepcopy(cfg.model)

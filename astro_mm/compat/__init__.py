@@ -52,8 +52,8 @@ alone stays mmengine's.
 """
 from .checkpoint import (TRUSTED_ENV, UnsafeCheckpointError,
                          atomic_write_bytes, load_checkpoint_file,
-                         remove_stale_temp_files, stale_temp_files,
-                         trusted_checkpoints)
+                         load_from_safe_local, remove_stale_temp_files,
+                         stale_temp_files, trusted_checkpoints)
 from .strict_pretrained import PretrainedMismatchError, StrictPretrainedInit
 
 _applied = False
@@ -66,8 +66,6 @@ def patches_applied() -> bool:
 
 def _patch_checkpoint_loader() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
-
-    from .checkpoint import load_from_safe_local
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_safe_local, force=True)
 

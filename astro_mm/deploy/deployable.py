@@ -25,6 +25,10 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from astro_mm.compat import load_checkpoint_file
+from astro_mm.pruning.rebuild import sync_neck_widths
+from astro_mm.registry import MODELS
+
 # Where AlternatingAlgorithm keeps its task network in a checkpoint, and
 # the key prefix of its modulator (astro_mm.models.algorithms.alternating).
 TNET_PREFIX = 'architecture.'
@@ -75,13 +79,11 @@ def read_config(config: str, cfg_options: Optional[dict] = None) -> Config:
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    from astro_mm.models.pruning import sync_neck_widths
     sync_neck_widths(cfg.get('model', {}), cfg.get('default_scope'))
     return cfg
 
 
 def _model_class(model_cfg: Mapping, default_scope: Optional[str]):
-    from astro_mm.registry import MODELS
     model_type = model_cfg['type']
     if not isinstance(model_type, str):
         return model_type
@@ -205,7 +207,6 @@ def build_network(cfg: Config, part: str = 'model') -> nn.Module:
     """Build ``cfg``'s network (``part='model'``: all of it, see
     :func:`network_config`) or its backbone, under its default scope; no
     weights are initialized or loaded."""
-    from astro_mm.registry import MODELS
     if part not in PARTS:
         raise ValueError(f'part must be one of {PARTS}, got {part!r}')
     model_cfg = network_config(cfg)
@@ -237,7 +238,6 @@ def build_deployable(config, checkpoint: str, backbone_only: bool = False,
         ValueError: The config trains an astro network (prune it first).
         CheckpointMismatchError: The checkpoint's tensors do not fit.
     """
-    from astro_mm.compat import load_checkpoint_file
     if isinstance(config, Config):
         cfg, name = copy.deepcopy(config), config.filename or 'the config'
         if cfg_options:

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from astro_mm.compat import atomic_write_bytes
 from .deployable import PARTS
 
 OPSET = 17
@@ -131,7 +132,6 @@ def export_onnx(module: nn.Module,
     Raises:
         ValueError: ``input_shape`` is not three positive sizes.
     """
-    from astro_mm.compat import atomic_write_bytes
     onnx = _import_onnx()
     input_shape = tuple(int(s) for s in input_shape)
     if len(input_shape) != 3 or min(input_shape) < 1:

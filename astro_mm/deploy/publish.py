@@ -40,6 +40,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 
+from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
+from astro_mm.pruning.rebuild import (PRUNED_BACKBONE_TYPES, load_stage_widths,
+                                      load_widths)
 from .deployable import (TNET_PREFIX, build_network, check_state_dict,
                          is_algorithm_config, read_config)
 
@@ -50,8 +53,6 @@ PUBLISHED_KEYS = ('meta', 'state_dict')
 # mmpretrain's inference APIs name the classes from ``dataset_meta``.
 DEPLOY_META_KEYS = ('pruned_widths', 'stage_widths', 'coupled',
                     'dataset_meta')
-# the pruned backbone's types (astro_mm.models.pruning.rebuild)
-_PRUNED_BACKBONES = ('PrunedBackbone', 'PrunedResNet')
 
 
 @dataclass
@@ -124,9 +125,8 @@ def _normalized(widths: Mapping) -> Dict[str, List[int]]:
 def widths_meta(cfg) -> dict:
     """The pruned shape ``cfg``'s backbone names, as ``meta`` records it
     (empty for a backbone that is not ``astro_mm.PrunedBackbone``)."""
-    from astro_mm.models.pruning import load_stage_widths, load_widths
     backbone = cfg.get('model', {}).get('backbone', {})
-    if str(backbone.get('type', '')).split('.')[-1] not in _PRUNED_BACKBONES:
+    if str(backbone.get('type', '')).split('.')[-1] not in PRUNED_BACKBONE_TYPES:
         return {}
     meta = dict(pruned_widths=_normalized(load_widths(backbone['widths'])))
     source = backbone.get('stage_widths')
@@ -214,7 +214,6 @@ def publish_checkpoint(in_file: str, out_file: str,
         CheckpointMismatchError: The published state dict does not fit
             the config's network.
     """
-    from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
     published, removed_keys, removed_state, removed_meta = strip_checkpoint(
         load_checkpoint_file(in_file, map_location='cpu'), in_file)
     added = []

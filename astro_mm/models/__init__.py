@@ -1,22 +1,36 @@
-"""Models: the modulation mechanism, the modulators, Algorithm 1 and
-physical pruning; the CDS baseline."""
-from .algorithms import AlternatingAlgorithm
-from .backbones import CIFARResNet, DenseNet_CIFAR
-from .classifiers import CDSImageClassifier
-from .data_preprocessors import MultiViewClsDataPreprocessor
-from .heads import CDSProjectionHead
-from .losses import SupConLoss
-from .modulators import (AstroNetModulator, FreeLogitsModulator,
-                         MANetModulator)
-from .pruning import build_pruned_resnet, export_pruned
-from .families import import_families
+"""Models: the modulated side of the backbone (:mod:`.modulated`), the
+modulators (:mod:`.modulators`), Algorithm 1 (:mod:`.algorithms`), the
+pruned-backbone rebuild and CIFAR backbones (:mod:`.backbones`), and the CDS
+baseline (classifier, heads, losses, data preprocessor).
 
-import_families()  # registers the backbone families
+Importing this package imports none of them: ``astro_mm.registry.MODELS``
+lists each subpackage in its ``locations``, which mmengine imports when a
+config first names an ``astro_mm.`` model, and the names below are
+resolved on first access (PEP 562), so that the backbone families, which
+build on :mod:`.modulated`, can import it without importing every model
+(and mmpretrain with the CDS baseline).
+"""
+import importlib
 
-__all__ = [
-    'AlternatingAlgorithm', 'AstroNetModulator', 'MANetModulator',
-    'FreeLogitsModulator',
-    'DenseNet_CIFAR', 'CIFARResNet',
-    'export_pruned', 'build_pruned_resnet', 'CDSImageClassifier',
-    'CDSProjectionHead', 'MultiViewClsDataPreprocessor', 'SupConLoss'
-]
+_EXPORTS = {
+    'AlternatingAlgorithm': 'algorithms',
+    'AstroNetModulator': 'modulators',
+    'MANetModulator': 'modulators',
+    'FreeLogitsModulator': 'modulators',
+    'DenseNet_CIFAR': 'backbones',
+    'CIFARResNet': 'backbones',
+    'build_pruned_backbone': 'backbones',
+    'CDSImageClassifier': 'classifiers',
+    'CDSProjectionHead': 'heads',
+    'MultiViewClsDataPreprocessor': 'data_preprocessors',
+    'SupConLoss': 'losses',
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(f'.{_EXPORTS[name]}', __name__),
+                   name)

@@ -7,7 +7,7 @@ config, or a detector), optionally with the pruned backbone of a
 after a coupled prune, its tensors), and counts one forward on one image of
 ``--shape`` (random; a detector's is padded as its data preprocessor pads,
 and its second stage sees the proposals random weights give) with
-astro_mm's counter (:mod:`astro_mm.models.pruning.report`: mmengine's
+astro_mm's counter (:mod:`astro_mm.pruning.report`: mmengine's
 ``FlopAnalyzer``, multiply-adds of the matrix products, attention's
 included; 1 MAC = 1 FLOP). Prints the FLOPs and params of the whole network
 and of its backbone, and the backbone's FLOPs in a FLOPs budget's measure

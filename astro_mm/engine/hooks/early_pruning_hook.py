@@ -11,9 +11,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from torch.utils.data import DataLoader, RandomSampler
 
-from astro_mm.models.pruning.baselines import (MEASURES, RANKS,
+from astro_mm.families import resolve_family
+from astro_mm.pruning.baselines import (MEASURES, RANKS,
                                                baseline_pruner, prune_baseline)
-from astro_mm.models.pruning.kept_channels import DeadChannels
+from astro_mm.pruning.kept_channels import DeadChannels
 from astro_mm.registry import HOOKS
 
 # what a checkpoint's meta must agree on for a resumed run to keep its
@@ -50,11 +51,11 @@ class EarlyPruningHook(Hook):
     end of training iteration ``iteration``, counted from 1, so a
     checkpoint saved there has ``meta.iter == iteration``; ``0``: before
     the first step),
-    :func:`~astro_mm.models.pruning.prune_baseline` ranks the channels of a
+    :func:`~astro_mm.pruning.prune_baseline` ranks the channels of a
     copy of the model and chooses those to keep
     (``BaselinePruneResult.kept``); from then on the removed inner channels
     are held exactly dead in the live model
-    (:class:`~astro_mm.models.pruning.kept_channels.DeadChannels`): the
+    (:class:`~astro_mm.pruning.kept_channels.DeadChannels`): the
     filters of each inner conv, their norm's weight and bias, the next
     conv's input columns, their gradients (a hook on each parameter, so
     gradient clipping sees the pruned network's) and the optimizer's
@@ -63,7 +64,7 @@ class EarlyPruningHook(Hook):
     zero; it makes the guarantee independent of the optimizer). The network
     then computes exactly what the physically pruned one would;
     ``tools/prune.py CONFIG CKPT --method early`` removes those channels
-    afterwards (:func:`~astro_mm.models.pruning.prune_to_kept`) for the
+    afterwards (:func:`~astro_mm.pruning.prune_to_kept`) for the
     same fine-tune as every other row.
 
     Why zeroing and not a masking helper: ``torch.nn.utils.prune`` and
@@ -86,7 +87,7 @@ class EarlyPruningHook(Hook):
     Args:
         iteration (int): Optimizer steps before the prune (>= 0).
         method (str): A baseline pruner
-            (:data:`~astro_mm.models.pruning.BASELINE_PRUNERS`): ``random``,
+            (:data:`~astro_mm.pruning.BASELINE_PRUNERS`): ``random``,
             ``l1``, ``bn_scale``, ``taylor``, ``group_norm``, ``cost``.
         budget (float): Share of the backbone's ``measure`` to keep, in
             (0, 1].
@@ -199,7 +200,8 @@ class EarlyPruningHook(Hook):
                 model, self.method, self.budget, data=data,
                 num_batches=self.num_batches, seed=seed,
                 min_keep=self.min_keep, input_size=self.input_size,
-                measure=self.measure, rank=self.rank)
+                measure=self.measure, rank=self.rank,
+                plan=resolve_family(model.backbone, strict=True))
         self.kept = {block: [idxs.detach().clone().cpu() for idxs in slots]
                      for block, slots in result.kept.items()}
         self.widths = result.widths
@@ -217,8 +219,10 @@ class EarlyPruningHook(Hook):
 
     def _hold(self, runner) -> None:
         with _rng_untouched():  # the trace draws an example image
-            self.dead = DeadChannels(self._model(runner), self.kept,
-                                     self.input_size)
+            model = self._model(runner)
+            self.dead = DeadChannels(
+                model, self.kept, self.input_size,
+                plan=resolve_family(model.backbone, strict=True))
         self.dead.hold_gradients()
         self.dead.zero_(self._optimizers(runner))
 

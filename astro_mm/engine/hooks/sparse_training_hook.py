@@ -1,7 +1,7 @@
 """Sparse training, the published form of network slimming and of DepGraph's
 group sparsity: Torch-Pruning's own regularizers, applied during training.
 
-The one-shot baselines (:mod:`astro_mm.models.pruning.baselines`) score a
+The one-shot baselines (:mod:`astro_mm.pruning.baselines`) score a
 network trained without any sparsity term. Network slimming (Liu et al.
 2017) and DepGraph's group-norm pruning (Fang et al. 2023) are defined
 with one: the network is first trained with a penalty that drives the
@@ -20,9 +20,9 @@ from mmengine.optim import OptimWrapperDict
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from astro_mm.models.pruning.baselines import baseline_pruner
-from astro_mm.models.pruning.coupled import (build_graph, example_inputs,
-                                             inner_groups, resnet_strategy)
+from astro_mm.families import resolve_family
+from astro_mm.pruning.baselines import baseline_pruner
+from astro_mm.pruning.coupled import build_graph, example_inputs
 from astro_mm.registry import HOOKS
 
 # regularizer -> (Torch-Pruning pruner whose ``regularize`` it is, the
@@ -40,8 +40,8 @@ def sparse_training_pruner(backbone: nn.Module, regularizer: str,
     """Torch-Pruning's pruner whose ``regularize`` is ``regularizer``,
     scoped to the inner channels of ``backbone``'s residual blocks.
 
-    The scope is the baselines' (:func:`~astro_mm.models.pruning.coupled.
-    inner_groups`: each inner conv, its norm, the next conv's inputs). It
+    The scope is the baselines' (the family's inner channel groups: each
+    inner conv, its norm, the next conv's inputs). It
     is given to Torch-Pruning as ``ignored_layers``: every conv, linear and
     batch norm that is not an output of an inner group. The pruner then
     builds only the inner groups (``DependencyGraph.get_all_groups`` skips
@@ -73,12 +73,14 @@ def sparse_training_pruner(backbone: nn.Module, regularizer: str,
             reg > 0):
         raise ValueError(f'SparseTrainingHook: reg must be a positive '
                          f'number, got {reg!r}')
-    resnet_strategy(backbone, 'sparse training')
+    plan = resolve_family(backbone)
+    plan.require_coupled('sparse training')
     pruner_cls, method = REGULARIZERS[regularizer]
     was_training = backbone.training
     try:
         example = example_inputs(backbone, input_size)
-        groups = inner_groups(backbone, build_graph(backbone, example))
+        groups = plan.channel_groups(build_graph(backbone, example),
+                                     what='sparse training')
         outputs = {id(m) for g in groups for m in g.out_gated}
         ignored = [m for m in backbone.modules()
                    if isinstance(m, _LAYERS) and id(m) not in outputs]

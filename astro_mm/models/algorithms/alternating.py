@@ -43,10 +43,10 @@ from mmengine.optim import OptimWrapperDict
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from astro_mm.families import resolve_family
 from astro_mm.registry import MODELS
-from ..families import resolve_family
-from ..modulation import (UnitScaler, find_modulated_layers,
-                          num_descriptor_features, weight_descriptors)
+from ..modulated import (UnitScaler, find_modulated_layers,
+                         num_descriptor_features, weight_descriptors)
 from ..modulators import BaseModulator
 from .budget import UnitBudget
 
@@ -73,12 +73,6 @@ def assign_groups(layers, num_astrocytes: int) -> List[int]:
         return [stages.index(layer.group) for layer in layers]
     chunks = np.array_split(np.arange(len(layers)), num_astrocytes)
     return [j for j, chunk in enumerate(chunks) for _ in chunk]
-
-
-def prunable_layer_names(backbone: nn.Module) -> List[str]:
-    """Names of the layers whose units pruning can remove (the slots of the
-    backbone family's strategy), e.g. ``layer1.0.conv1``."""
-    return resolve_family(backbone, strict=True).prunable_layer_names()
 
 
 @contextlib.contextmanager
@@ -113,7 +107,7 @@ class AlternatingAlgorithm(BaseModel):
         modulated_layers (dict): ``include`` / ``exclude`` regexes of module
             names and ``heads`` (attention heads as units); defaults to the
             backbone family's units (every conv / linear but the stem for
-            ResNets; see :mod:`astro_mm.models.families`), in
+            ResNets; see :mod:`astro_mm.families`), in
             the budget-aware mode to the prunable units only.
         descriptor (str): G: ``'avg'``, ``'max'`` or ``'mix'`` (default).
         warmup_rounds (int): R_TN, rounds of W alone (default 5, as the
@@ -149,20 +143,25 @@ class AlternatingAlgorithm(BaseModel):
         self.descriptor = descriptor
         self.warmup_rounds = warmup_rounds
         self.delta = delta
-        backbone = architecture.backbone
+        # the backbone's family, resolved once: modulation, the budget's cost
+        # model and the export read this plan
+        self.family_plan = resolve_family(architecture.backbone)
         layer_cfg = dict(include=None, exclude=None)  # None: the family's
         if budget is not None:
             # only units that pruning removes: gating any other unit would
             # change the network the export cannot reproduce
+            self.family_plan.strategy  # not prunable: name the families
             layer_cfg['include'] = [
-                f'^{re.escape(name)}$' for name in prunable_layer_names(backbone)
+                f'^{re.escape(name)}$'
+                for name in self.family_plan.prunable_layer_names()
             ]
         layer_cfg.update(modulated_layers or {})
-        self.layers = find_modulated_layers(backbone, **layer_cfg)
+        self.layers = find_modulated_layers(self.family_plan, **layer_cfg)
         self.budget = None
         if budget is not None:
             self.budget = UnitBudget(**budget)
-            self.budget.bind(backbone, [layer.name for layer in self.layers])
+            self.budget.bind(self.family_plan,
+                             [layer.name for layer in self.layers])
         self.modulator = self._build_modulator(modulator)
         self.scaler = UnitScaler(self.layers)
         self._split = [layer.num_units for layer in self.layers]

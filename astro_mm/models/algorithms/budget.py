@@ -11,7 +11,7 @@ things, all here:
   network is the one W was trained in.
 * **An augmented Lagrangian on the kept cost.** r(P) = (fixed + sum cost *
   P) / total (exactly: the kept share of the backbone's parameters or MACs,
-  see :class:`~astro_mm.models.pruning.cost.KeptCost`). Phi minimizes
+  see :class:`~astro_mm.pruning.cost.KeptCost`). Phi minimizes
   ``lambda (r - t) + rho / 2 (r - t)^2`` with the straight-through value of
   the realized gates; lambda follows dual ascent on the equality r = t,
   ``lambda += multiplier_lr * (r - t)`` after each Phi-step (the method of
@@ -34,13 +34,16 @@ things, all here:
   ``sharpness`` in a budget config is an error.
 """
 import math
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..pruning.cost import KeptCost
+from astro_mm.pruning.cost import KeptCost
+
+if TYPE_CHECKING:
+    from astro_mm.families import FamilyPlan
 
 
 # keys a budget config once had, and why they are gone
@@ -119,9 +122,10 @@ class UnitBudget(nn.Module):
         state_dict.pop(prefix + 'sharpness', None)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def bind(self, backbone: nn.Module, layer_names: Sequence[str]) -> None:
-        """Build the cost model of the modulated layers of ``backbone``."""
-        self.cost = KeptCost(backbone, layer_names, self.cost_kind,
+    def bind(self, plan: 'FamilyPlan', layer_names: Sequence[str]) -> None:
+        """Build the cost model of the modulated layers of the backbone
+        ``plan`` (its family plan) describes."""
+        self.cost = KeptCost(plan, layer_names, self.cost_kind,
                              self.input_shape)
 
     def probabilities(self, logits: Sequence[torch.Tensor]

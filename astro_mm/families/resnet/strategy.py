@@ -17,52 +17,39 @@ Works for mmpretrain's ``ResNet`` / ``ResNet_CIFAR``, mmdet's ``ResNet``
 (blocks with conv{i} / norm{i}) and timm's ResNets (conv{i} / bn{i}, also
 through mmpretrain's ``TIMMBackbone``).
 """
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .slicing import prune_conv, prune_norm
-from .strategies import PruningStrategy, layer_cost_terms
+from astro_mm.pruning.slicing import prune_conv, prune_norm
+from astro_mm.pruning.strategies import PruningStrategy, layer_cost_terms
 
 
-def _norm_name(block: nn.Module, index: int) -> str:
+def norm_name(block: nn.Module, index: int) -> str:
     # mmpretrain / mmdet name their norms by norm{i}_name; timm uses bn{i}
     return getattr(block, f'norm{index}_name', f'bn{index}')
 
 
-def _is_residual_block(module: nn.Module) -> bool:
+def is_residual_block(module: nn.Module) -> bool:
     conv1 = getattr(module, 'conv1', None)
     conv2 = getattr(module, 'conv2', None)
     if not (isinstance(conv1, nn.Conv2d) and isinstance(conv2, nn.Conv2d)):
         return False
-    norm1 = getattr(module, _norm_name(module, 1), None)
+    norm1 = getattr(module, norm_name(module, 1), None)
     # post-activation: the norm numbered 1 reads conv1's output (in a
     # pre-activation DenseNet layer norm1 reads the block's input instead)
     return isinstance(norm1, _BatchNorm) and \
         norm1.num_features == conv1.out_channels
 
 
-def _residual_blocks(backbone: nn.Module) -> Dict[str, nn.Module]:
-    return {name: module for name, module in backbone.named_modules()
-            if _is_residual_block(module)}
-
-
 def residual_blocks(backbone: nn.Module) -> Dict[str, nn.Module]:
-    """Blocks with convs conv1..convN and norms norm1..normN, by name.
-
-    Raises:
-        ValueError: The backbone has none (it is not a ResNet).
-    """
-    blocks = _residual_blocks(backbone)
-    if not blocks:
-        raise ValueError(f'{type(backbone).__name__} has no residual block '
-                         'with conv1/norm1, conv2/norm2 (a ResNet) to prune')
-    return blocks
+    return {name: module for name, module in backbone.named_modules()
+            if is_residual_block(module)}
 
 
-def _num_convs(block: nn.Module) -> int:
+def num_convs(block: nn.Module) -> int:
     return 3 if hasattr(block, 'conv3') else 2
 
 
@@ -70,20 +57,20 @@ def _prune_block(block: nn.Module, keeps: Sequence[torch.Tensor]) -> None:
     for i, kept in enumerate(keeps, start=1):
         prune_conv(getattr(block, f'conv{i}'), out_keep=kept)
         prune_conv(getattr(block, f'conv{i + 1}'), in_keep=kept)
-        prune_norm(getattr(block, _norm_name(block, i)), kept)
+        prune_norm(getattr(block, norm_name(block, i)), kept)
 
 
 class ResNetPruning(PruningStrategy):
     """Inner channels of residual blocks; slots ``conv1`` (and ``conv2``
     in a Bottleneck). Declared by
-    :class:`~astro_mm.models.families.resnet.ResNetFamily`."""
+    :class:`~astro_mm.families.resnet.ResNetFamily`."""
     family = 'ResNet residual blocks'
 
     def blocks(self, backbone):
-        return _residual_blocks(backbone)
+        return residual_blocks(backbone)
 
     def slots(self, block):
-        return [f'conv{i}' for i in range(1, _num_convs(block))]
+        return [f'conv{i}' for i in range(1, num_convs(block))]
 
     def widths(self, block):
         return [getattr(block, slot).out_channels
@@ -93,7 +80,7 @@ class ResNetPruning(PruningStrategy):
         _prune_block(block, keep)
 
     def cost_terms(self, block):
-        last = _num_convs(block)
+        last = num_convs(block)
         terms = []
         for i in range(1, last + 1):
             out_slot = i - 1 if i < last else None
@@ -101,36 +88,7 @@ class ResNetPruning(PruningStrategy):
             terms += layer_cost_terms(f'conv{i}', getattr(block, f'conv{i}'),
                                       out_slot, in_slot)
             if i < last:
-                norm_name = _norm_name(block, i)
+                norm_name = norm_name(block, i)
                 terms += layer_cost_terms(norm_name,
                                           getattr(block, norm_name), i - 1)
         return terms
-
-
-def prune_inner_channels(backbone: nn.Module,
-                         keep: Dict[str, List[torch.Tensor]]) -> nn.Module:
-    """Remove inner channels in place: ``keep[block][i]`` indexes the units
-    of conv{i+1} that stay. Returns ``backbone``."""
-    blocks = residual_blocks(backbone)
-    for name, keeps in keep.items():
-        _prune_block(blocks[name], keeps)
-    return backbone
-
-
-def fold_probs(backbone: nn.Module, probs: Dict[str, torch.Tensor]) -> None:
-    """Multiply each modulated layer's P into the batch norm that follows it.
-
-    Args:
-        backbone (nn.Module): Changed in place.
-        probs (dict): P per modulated layer, keyed by the *scale module's*
-            name (the norm), e.g. ``{'layer1.0.bn1': tensor}``.
-    """
-    modules = dict(backbone.named_modules())
-    for name, p in probs.items():
-        norm = modules[name]
-        if not isinstance(norm, _BatchNorm) or not norm.affine:
-            raise ValueError(f'{name}: P can only be folded into an affine '
-                             f'batch norm, got {type(norm).__name__}')
-        with torch.no_grad():
-            norm.weight.mul_(p)
-            norm.bias.mul_(p)

@@ -8,14 +8,14 @@
   training mode (pre-activation, concatenated features).
 * Stage groups: ``stages.{i}``.
 * Prunable: the bottleneck channels, inner only
-  (:class:`~astro_mm.models.pruning.densenet_pruning.DenseNetPruning`);
+  (:class:`~.strategy.DenseNetPruning`);
   the growth rate, hence every concatenated width, stays.
 * Grad-CAM: the last of ``stages``.
 """
+from astro_mm.models.modulated.unit_rules import UnitRules
 from astro_mm.registry import FAMILIES
-from ..modulation.unit_rules import UnitRules
-from ..pruning.densenet_pruning import DenseNetPruning
-from .base import BackboneFamily
+from ..base import BackboneFamily
+from .strategy import DenseNetPruning
 
 
 @FAMILIES.register_module()

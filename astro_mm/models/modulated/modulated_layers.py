@@ -10,23 +10,26 @@ In attention layers a unit can also be a whole head: P scales that head's
 slice of the attention output, i.e. the input of the output projection
 ``proj`` (``kind='head'``). Which units a backbone family modulates by
 default, and its stage groups, are declared by its family module
-(:mod:`astro_mm.models.families`).
+(:mod:`astro_mm.families`).
 """
 import copy
 import re
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+if TYPE_CHECKING:  # the plan comes from the layer above, never imported
+    from astro_mm.families import FamilyPlan
 
 # The stem (first conv of mmpretrain / mmdet / timm ResNets, or their deep
 # stem) is not modulated by default: it sees raw pixels and is shared by
 # every path.
 DEFAULT_EXCLUDE = (r'^conv1$', r'^stem\.', r'^timm_model\.(conv1|stem)(\.|$)')
 # The stage (MA-Net's default group) a layer belongs to, unless its family
-# says otherwise (astro_mm.models.families): ResNet layer{i},
+# says otherwise (astro_mm.families): ResNet layer{i},
 # DenseNet / Swin / ConvNeXt stages.{i}, ViT layers.{i}, timm blocks.{i};
 # timm models wrapped by mmpretrain's TIMMBackbone under timm_model.
 STAGE_PATTERN = re.compile(
@@ -126,7 +129,7 @@ def _attention_heads(name: str, module: nn.Module) -> int:
     return heads
 
 
-def find_modulated_layers(backbone: nn.Module,
+def find_modulated_layers(plan: 'FamilyPlan',
                           include: Optional[Sequence[str]] = None,
                           exclude: Optional[Sequence[str]] = None,
                           heads: Union[bool, str, None] = None
@@ -140,7 +143,9 @@ def find_modulated_layers(backbone: nn.Module,
     rule names (:mod:`.unit_rules`; DenseNet: ``conv1`` -> ``norm2``).
 
     Args:
-        backbone (nn.Module): The task network's backbone.
+        plan (FamilyPlan): The family plan of the task network's backbone
+            (:func:`astro_mm.families.resolve_family`): its unit rules,
+            default exclusions and stage groups.
         include (Sequence[str], optional): Regexes; when given only matching
             module names are modulated (attention modules too, for heads).
             Defaults to the family's rule (every conv / linear for ResNets,
@@ -156,11 +161,10 @@ def find_modulated_layers(backbone: nn.Module,
         ValueError: No layer is left to modulate, or ``heads`` is asked of a
             backbone whose attention modules are not known.
     """
-    from ..families import resolve_family
-    family_plan = resolve_family(backbone)
-    rules, stage_of = family_plan.unit_rules, family_plan.family.stage_of
+    backbone = plan.backbone
+    rules, stage_of = plan.unit_rules, plan.stage_of
     if exclude is None:
-        exclude = family_plan.family.exclude
+        exclude = plan.exclude
     channel_include = include if include is not None else rules.include
     if heads is None or heads is True:
         attention = rules.attention

@@ -3,23 +3,25 @@
 Each dense layer is ``norm1 -> act -> conv1 (1x1, bn_size * k) -> norm2 ->
 act -> conv2 (3x3, k)``; its ``k`` new features are concatenated to the
 block's. The modulated units are conv1's outputs, P folded into norm2 (see
-:mod:`astro_mm.models.modulation.unit_rules`); removing one shrinks conv1,
+:mod:`.family`); removing one shrinks conv1,
 norm2 and conv2's input channels. The growth rate, hence every width the
 concatenation sees, stays: transitions and later layers are untouched.
 
 Works for mmpretrain's ``DenseNet`` and astro_mm's ``DenseNet_CIFAR``.
 """
-from mmpretrain.models.backbones.densenet import DenseLayer
 from torch import nn
 
-from .slicing import prune_conv, prune_norm
-from .strategies import PruningStrategy, layer_cost_terms
+from astro_mm.pruning.slicing import prune_conv, prune_norm
+from astro_mm.pruning.strategies import (PruningStrategy, layer_cost_terms,
+                                         loaded_class)
 
 
 def _is_dense_layer(module: nn.Module) -> bool:
     # by class: a ResNet BasicBlock has the same conv / norm names and, in
     # its first stage, the same widths
-    return isinstance(module, DenseLayer)
+    dense_layer = loaded_class('mmpretrain.models.backbones.densenet',
+                               'DenseLayer')
+    return dense_layer is not None and isinstance(module, dense_layer)
 
 
 class DenseNetPruning(PruningStrategy):

@@ -5,7 +5,7 @@ P acting after the norm registered right after it (ResNets of mmpretrain,
 mmdet and timm). The families that differ (DenseNet-BC: the bottleneck
 channels, P in ``norm2``; vision transformers: FFN hidden neurons and
 attention heads) declare their rules in their family module
-(:mod:`astro_mm.models.families`), keyed by backbone class name (timm models
+(:mod:`astro_mm.families`), keyed by backbone class name (timm models
 wrapped by mmpretrain's ``TIMMBackbone``: ``timm.<ClassName>``). The reason
 is always the same: P must keep a gradient in training mode and must scale
 a unit whose removal leaves block output widths unchanged (METHOD.md,
@@ -13,8 +13,6 @@ Modulation and Pruning).
 """
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
-
-from torch import nn
 
 
 @dataclass(frozen=True)
@@ -36,10 +34,3 @@ class UnitRules:
 
 
 DEFAULT_RULES = UnitRules()
-
-
-def unit_rules_for(backbone: nn.Module) -> UnitRules:
-    """The :class:`UnitRules` of ``backbone``'s family (the most derived
-    class a family names wins), or :data:`DEFAULT_RULES`."""
-    from ..families import resolve_family
-    return resolve_family(backbone).unit_rules

@@ -1,10 +1,10 @@
-"""Rebuild a pruned backbone from a config: ``astro_mm.PrunedBackbone``.
+"""What a config of a pruned backbone reads: the widths in a checkpoint's
+meta, and the widths its neck must take.
 
-The config names the unpruned backbone (``base``) and the widths of its
-prunable slots (inline or read from a checkpoint of tools/prune.py); the
-built module is the base class itself with smaller layers, so it works
-wherever the base works (mmpretrain classifiers, mmdet detectors) and its
-state_dict keys are the base's.
+``astro_mm.PrunedBackbone`` (:mod:`astro_mm.models.backbones.pruned_backbone`)
+names the unpruned backbone (``base``) and the widths of its prunable slots,
+inline or read from a checkpoint of tools/prune.py by :func:`load_widths`
+and :func:`load_stage_widths`.
 
 After a coupled prune the stage output widths change too; the modules that
 read them (a detector's neck, a classifier's head) are configured from the
@@ -19,25 +19,9 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
-from torch import nn
-
+from astro_mm.compat import load_checkpoint_file
 from astro_mm.registry import MODELS
-
-
-def _check_widths_on_load(module, state_dict, prefix, *args) -> None:
-    """Refuse a checkpoint whose tensor shapes differ from the module's."""
-    own = module.state_dict()
-    for key, value in own.items():
-        incoming = state_dict.get(prefix + key)
-        if incoming is not None and hasattr(incoming, 'shape') and \
-                tuple(incoming.shape) != tuple(value.shape):
-            layer = key.rsplit('.', 1)[0]
-            raise ValueError(
-                f'checkpoint does not match the pruned widths of the config: '
-                f'layer {layer} ({prefix + key}) has shape '
-                f'{tuple(incoming.shape)} in the checkpoint but '
-                f'{tuple(value.shape)} in the model built from the config '
-                '(widths); use the config written by tools/prune.py')
+from .coupled import neck_widths
 
 
 def _meta(source) -> dict:
@@ -50,7 +34,6 @@ def _meta(source) -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _read_meta(path: str, mtime_ns: int, size: int) -> dict:
-    from astro_mm.compat import load_checkpoint_file
     return load_checkpoint_file(path, map_location='cpu').get('meta', {})
 
 
@@ -79,52 +62,6 @@ def load_stage_widths(source) -> Optional[Dict[str, int]]:
         return {k: int(v) for k, v in source.items()}
     meta = _meta(source)
     return dict(meta['stage_widths']) if meta.get('coupled') else None
-
-
-def build_pruned_backbone(base: dict,
-                          widths,
-                          stage_widths=None,
-                          init_cfg: Optional[dict] = None) -> nn.Module:
-    """A backbone with the widths of a pruned one.
-
-    Registered as ``astro_mm.PrunedBackbone`` and, under its first name,
-    ``astro_mm.PrunedResNet``. A checkpoint whose shapes do not match
-    ``widths`` raises a ValueError naming the first mismatched layer.
-
-    Args:
-        base (dict): The unpruned backbone, e.g.
-            ``dict(type='mmdet.ResNet', depth=18, ...)``,
-            ``dict(type='mmpretrain.VisionTransformer', arch='b', ...)``.
-        widths (dict | str): Widths per block (``PruneResult.widths``), or
-            the path of a checkpoint written by tools/prune.py (read from its
-            meta, with its stage widths).
-        stage_widths (dict | str, optional): Output widths of the stages of
-            a coupled prune (``{'layer1': 40, ...}``), inline or read from a
-            checkpoint's meta; by default the meta of ``widths`` when that
-            is a checkpoint. The stages are shrunk with Torch-Pruning's
-            dependency graph (:func:`~.coupled.shrink_stages`).
-        init_cfg (dict, optional): Passed to the base (e.g. ``Pretrained``
-            with the pruned checkpoint).
-    """
-    base = copy.deepcopy(dict(base))
-    if init_cfg is not None:
-        base['init_cfg'] = init_cfg
-    if stage_widths is None and not isinstance(widths, dict):
-        stage_widths = widths
-    backbone = MODELS.build(base)
-    from ..families import resolve_family
-    family = resolve_family(backbone, strict=True).family
-    backbone = family.rebuild(backbone, load_widths(widths),
-                              load_stage_widths(stage_widths))
-    backbone._register_load_state_dict_pre_hook(
-        _check_widths_on_load, with_module=True)
-    return backbone
-
-
-MODELS.register_module(name='PrunedBackbone', module=build_pruned_backbone)
-MODELS.register_module(name='PrunedResNet', module=build_pruned_backbone)
-# the name it had when only ResNets were pruned
-build_pruned_resnet = build_pruned_backbone
 
 
 # Necks whose ``in_channels`` lists the widths of the backbone's outputs
@@ -203,7 +140,6 @@ def sync_neck_widths(model_cfg, default_scope: Optional[str] = None
     widths = load_stage_widths(source)
     if not widths:
         return None
-    from .coupled import neck_widths
     stages = neck_widths(widths)  # the stem's width is no neck's input
     in_channels = [stages[i] for i in _out_indices(backbone['base'],
                                                     default_scope)]

@@ -1,7 +1,7 @@
 """Fold P into the weights: the plain network computes the modulated one.
 
 Where P acts decides where it is folded (see
-:class:`astro_mm.models.modulation.UnitScaler`):
+:class:`astro_mm.models.modulated.UnitScaler`):
 
 * after an affine norm (BN, GN, LN): ``P * (gamma * x_hat + beta)`` is that
   norm with ``P * gamma`` and ``P * beta``;

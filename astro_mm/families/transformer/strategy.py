@@ -17,18 +17,18 @@ heads with P < delta are folded to zero but not removed), timm's ViT
 from typing import List, Optional, Tuple
 
 import torch
-from mmcv.cnn.bricks.transformer import FFN
-from mmpretrain.models.utils.attention import MultiheadAttention
 from torch import nn
 
-from .slicing import prune_linear
-from .strategies import PruningStrategy, layer_cost_terms
+from astro_mm.pruning.slicing import prune_linear
+from astro_mm.pruning.strategies import (PruningStrategy, layer_cost_terms,
+                                         loaded_class)
 
 
 def _ffn_linears(block: nn.Module) -> Optional[Tuple[str, str]]:
     """Names (in the block) of the FFN's first and second linear."""
     ffn = getattr(block, 'ffn', None)
-    if isinstance(ffn, FFN) and len(ffn.layers) >= 2 and isinstance(
+    ffn_class = loaded_class('mmcv.cnn.bricks.transformer', 'FFN')
+    if ffn_class is not None and isinstance(ffn, ffn_class) and len(ffn.layers) >= 2 and isinstance(
             ffn.layers[0], nn.Sequential) and isinstance(
                 ffn.layers[0][0], nn.Linear) and isinstance(
                     ffn.layers[1], nn.Linear):
@@ -41,19 +41,15 @@ def _ffn_linears(block: nn.Module) -> Optional[Tuple[str, str]]:
     return None
 
 
-def _timm_attention_class():
-    try:
-        from timm.layers import Attention
-    except ImportError:  # timm is optional
-        return ()
-    return Attention
-
-
 def _has_prunable_heads(block: nn.Module) -> bool:
     attn = getattr(block, 'attn', None)
-    if isinstance(attn, MultiheadAttention):
+    mmpretrain_attention = loaded_class('mmpretrain.models.utils.attention',
+                                        'MultiheadAttention')
+    timm_attention = loaded_class('timm.layers', 'Attention')
+    if mmpretrain_attention is not None and isinstance(
+            attn, mmpretrain_attention):
         return not attn.v_shortcut
-    if isinstance(attn, _timm_attention_class()):
+    if timm_attention is not None and isinstance(attn, timm_attention):
         # a norm over the attention output or a gate would need slicing too
         return isinstance(attn.norm, nn.Identity) and \
             getattr(attn, 'gate', None) is None

@@ -1,29 +1,42 @@
-"""Pruning strategies: how the units of each backbone family are removed.
+"""Pruning strategies: how the units of a backbone family are removed.
 
 A strategy sees a backbone as *blocks* (found by module name), each with an
 ordered list of *slots*: the modulated layers of the block whose units can
 be removed without changing the block's output width (METHOD.md's default
 scope), named relative to the block; a
-:class:`~astro_mm.models.families.FamilyPlan` lists their full names
+:class:`~astro_mm.families.FamilyPlan` lists their full names
 (``plan.slots``), those of the
-:class:`~astro_mm.models.modulation.ModulatedLayer` that give their P. The *widths* of a backbone, ``{block: [units per slot]}``, are all
-a pruned backbone is rebuilt from (``astro_mm.PrunedBackbone``).
+:class:`~astro_mm.models.modulated.ModulatedLayer` that give their P. The
+*widths* of a backbone, ``{block: [units per slot]}``, are all a pruned
+backbone is rebuilt from (``astro_mm.PrunedBackbone``).
 
-A strategy is one part of a backbone family
-(:mod:`astro_mm.models.families`, registry ``FAMILIES``): the family
-declares which strategy its backbones are pruned with, and
-:func:`strategy_for` asks the family:
-
-* ``DenseNetPruning``: the bottleneck channels of each dense layer;
-* ``TransformerPruning``: FFN hidden neurons and attention heads;
-* ``ResNetPruning``: inner channels of residual blocks (mmpretrain, mmdet
-  and timm ResNets).
+A strategy is one part of a backbone family (:mod:`astro_mm.families`,
+one folder each): ``families/resnet/strategy.py`` (inner channels of
+residual blocks), ``families/densenet/strategy.py`` (bottleneck channels),
+``families/transformer/strategy.py`` (FFN hidden neurons, attention heads).
+This module holds the interface, the cost terms every strategy declares,
+and the two loops over blocks every family shares.
 """
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Type
+import sys
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
+
+
+def loaded_class(module_name: str, class_name: str) -> Optional[type]:
+    """A class of a module already imported, else None.
+
+    A strategy recognizes the blocks of other libraries (mmpretrain's
+    ``DenseLayer``, mmcv's ``FFN``) by class without importing them: a
+    backbone can only hold an instance of a class whose module has been
+    imported. Resolving a ResNet's family therefore never imports
+    mmpretrain.
+    """
+    module = sys.modules.get(module_name)
+    return getattr(module, class_name, None) if module is not None else None
+
 
 @dataclass(frozen=True)
 class CostTerm:
@@ -106,7 +119,7 @@ class PruningStrategy:
 
     Subclasses set ``family`` (a name for messages) and implement the
     methods below; which backbones they prune is declared by a
-    :class:`~astro_mm.models.families.BackboneFamily`.
+    :class:`~astro_mm.families.BackboneFamily`.
     """
     family = ''
 
@@ -135,54 +148,11 @@ class PruningStrategy:
         raise NotImplementedError
 
 
-def register_strategy(cls: Type[PruningStrategy]) -> Type[PruningStrategy]:
-    """Class decorator kept for strategies written before families: it
-    registers a family that has only this strategy (unit rules and stages
-    are the defaults), tried in the order of the class's ``priority``
-    attribute (default 50). New code declares a
-    :class:`~astro_mm.models.families.BackboneFamily` instead."""
-    from astro_mm.registry import FAMILIES
-    from ..families import BackboneFamily
-    family = type(f'{cls.__name__}Family', (BackboneFamily, ), dict(
-        name=cls.family or cls.__name__,
-        priority=getattr(cls, 'priority', 50), strategy=cls(),
-        __module__=cls.__module__))
-    FAMILIES.register_module(module=family)
-    return cls
-
-
-def strategy_for(backbone: nn.Module) -> PruningStrategy:
-    """The pruning strategy of ``backbone``'s family.
-
-    Raises:
-        ValueError: No registered family knows a prunable block of
-            ``backbone`` (the message lists the registered families).
-    """
-    from ..families import resolve_family
-    return resolve_family(backbone, strict=True).strategy
-
-
-def inner_widths(backbone: nn.Module) -> Dict[str, List[int]]:
-    """Widths of every prunable slot, by block: ``{'layer1.0': [64], ...}``
-    for a ResNet-18, ``{'layers.0': [12, 3072], ...}`` (heads, FFN hidden)
-    for a ViT-B."""
-    from ..families import resolve_family
-    plan = resolve_family(backbone, strict=True)
-    return {name: plan.strategy.widths(block)
-            for name, block in plan.blocks.items()}
-
-
-def prune_units(backbone: nn.Module,
-                keep: Dict[str, Sequence[torch.Tensor]]) -> nn.Module:
-    """Remove units in place: ``keep[block][i]`` indexes the units of slot
-    i that stay. Returns ``backbone``."""
-    return prune_with_strategy(strategy_for(backbone), backbone, keep)
-
-
 def prune_with_strategy(strategy: PruningStrategy, backbone: nn.Module,
                         keep: Dict[str, Sequence[torch.Tensor]]
                         ) -> nn.Module:
-    """:func:`prune_units` with the strategy already resolved.
+    """Remove units in place: ``keep[block][i]`` indexes the units of slot
+    i that stay. Returns ``backbone``.
 
     Raises:
         ValueError: ``keep`` names a block the backbone lacks.
@@ -197,26 +167,18 @@ def prune_with_strategy(strategy: PruningStrategy, backbone: nn.Module,
     return backbone
 
 
-def shrink_to_widths(backbone: nn.Module,
-                     widths: Dict[str, Sequence[int]]) -> nn.Module:
+def shrink_with_strategy(strategy: PruningStrategy, backbone: nn.Module,
+                         widths: Dict[str, Sequence[int]]) -> nn.Module:
     """Give a freshly built backbone the widths of a pruned one (the first
-    units of each slot stay: their weights come from the checkpoint).
+    units of each slot stay: their weights come from the checkpoint); what
+    a family's :meth:`~astro_mm.families.BackboneFamily.rebuild` does after
+    its stage widths.
 
     Raises:
         ValueError: ``widths`` names a block the backbone lacks, gives the
             wrong number of widths for a block, or a width outside
             [1, original].
     """
-    from ..families import resolve_family
-    return resolve_family(backbone, strict=True).family.rebuild(
-        backbone, widths)
-
-
-def shrink_with_strategy(strategy: PruningStrategy, backbone: nn.Module,
-                         widths: Dict[str, Sequence[int]]) -> nn.Module:
-    """:func:`shrink_to_widths` with the strategy already resolved (what a
-    family's :meth:`~astro_mm.models.families.BackboneFamily.rebuild`
-    does after its stage widths)."""
     blocks = strategy.blocks(backbone)
     keep = {}
     for name, block_widths in widths.items():

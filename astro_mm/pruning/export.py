@@ -30,16 +30,19 @@ gains coupled pruning ~0.01; the default is no rounding.
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
 
-from ..families import resolve_family
-from ..modulation import unmodulated_copy
+from astro_mm.models.modulated import unmodulated_copy
 from .cost import KeptCost
+from .coupled import (ParamCount, build_graph, example_inputs, params,
+                      prune_groups, removed_channels)
 from .folding import fold_unit_probs
-from .strategies import inner_widths, prune_with_strategy
+
+if TYPE_CHECKING:  # the plan comes from the layer above, never imported
+    from astro_mm.families import FamilyPlan
 
 
 @dataclass
@@ -79,10 +82,6 @@ class PruneResult:
     stage_widths: Optional[Dict[str, int]] = None
     coupled: bool = False
     removed_channels: Dict[str, List[int]] = field(default_factory=dict)
-
-
-def _params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def _floor(units: int, min_keep: float) -> int:
@@ -162,22 +161,40 @@ def budget_masks(scores: Sequence[torch.Tensor], cost: KeptCost,
     return masks_for(lo)
 
 
-def _coupled_prune(architecture: nn.Module, layers: Sequence,
-                   scores: Sequence[torch.Tensor],
+def check_plan(plan: 'FamilyPlan', backbone: nn.Module) -> None:
+    """Refuse a family plan resolved for another backbone than the one
+    pruned.
+
+    Raises:
+        TypeError: ``plan`` is not a family plan.
+        ValueError: It is the plan of another backbone.
+    """
+    if not hasattr(plan, 'bind') or not hasattr(plan, 'backbone'):
+        raise TypeError('plan must be the FamilyPlan of the backbone '
+                        '(astro_mm.families.resolve_family(backbone)), got '
+                        f'{type(plan).__name__}')
+    if plan.backbone is not backbone:
+        raise ValueError(
+            f'plan is the family plan of another backbone '
+            f'({type(plan.backbone).__name__} at {id(plan.backbone):#x}) '
+            f'than the one to prune ({type(backbone).__name__} at '
+            f'{id(backbone):#x}): resolve it for this backbone')
+
+
+def _coupled_prune(architecture: nn.Module, plan: 'FamilyPlan',
+                   layers: Sequence, scores: Sequence[torch.Tensor],
                    gates: Optional[Sequence[torch.Tensor]],
                    threshold: Optional[float], param_budget: Optional[float],
                    round_to: int, min_keep: float) -> PruneResult:
     """:func:`prune_architecture` with ``coupled=True`` (see there)."""
-    from .coupled import (ParamCount, build_graph, example_inputs,
-                          inner_groups, params, prune_groups,
-                          removed_channels, stage_groups, stage_widths)
-    resolve_family(architecture.backbone).require_coupled('coupled pruning')
+    plan.require_coupled('coupled pruning')
     model = unmodulated_copy(architecture)
     backbone = model.backbone
+    plan = plan.bind(backbone)
     # the whole classifier is traced: the head's inputs follow the last
     # stage's channels
     graph = build_graph(model, example_inputs(backbone))
-    groups = inner_groups(backbone, graph) + stage_groups(backbone, graph)
+    groups = plan.channel_groups(graph, coupled=True)
     index = {layer.name: i for i, layer in enumerate(layers)}
     # the modulated layers whose units are each group's channels: an inner
     # slot's own layer; for a stage, every modulated writer of its stream
@@ -237,9 +254,9 @@ def _coupled_prune(architecture: nn.Module, layers: Sequence,
         raise RuntimeError(f'coupled pruning left {params(backbone)} backbone '
                            f'parameters, the width model predicted {expected}')
     model.eval()
-    return PruneResult(model, inner_widths(backbone), float(threshold),
+    return PruneResult(model, plan.inner_widths(), float(threshold),
                        params_before, params(backbone), realized,
-                       stage_widths=dict(stage_widths(backbone)),
+                       stage_widths=plan.stage_widths(),
                        coupled=True, removed_channels=removed)
 
 
@@ -263,7 +280,8 @@ def prune_architecture(architecture: nn.Module,
                        cost: str = 'params',
                        input_shape: Optional[Sequence[int]] = None,
                        rank_by_cost: bool = True,
-                       coupled: bool = False) -> PruneResult:
+                       coupled: bool = False, *,
+                       plan: 'FamilyPlan') -> PruneResult:
     """Prune a copy of ``architecture`` by per-unit scores.
 
     With ``coupled`` (ResNets), the channels of every stage's residual
@@ -312,6 +330,8 @@ def prune_architecture(architecture: nn.Module,
             ranks by group-normalized score.
         coupled (bool): Prune stage channels too (ResNets; params budget
             only).
+        plan (FamilyPlan): The family plan of ``architecture.backbone``
+            (an algorithm's ``family_plan``).
 
     Raises:
         ValueError: Both or none of threshold / param_budget; ``coupled``
@@ -326,15 +346,15 @@ def prune_architecture(architecture: nn.Module,
         raise ValueError(f'threshold must be a finite number, got {threshold} '
                          '(a budget export reports NaN: prune it with '
                          'param_budget again, not with its threshold)')
+    backbone_in = architecture.backbone
+    check_plan(plan, backbone_in)
     scores = [p.detach() for p in scores]
     if coupled:
         if cost != 'params':
             raise ValueError('coupled pruning counts parameters only; got '
                              f'cost={cost!r}')
-        return _coupled_prune(architecture, layers, scores, gates, threshold,
-                              param_budget, round_to, min_keep)
-    backbone_in = architecture.backbone
-    plan = resolve_family(backbone_in, strict=True)
+        return _coupled_prune(architecture, plan, layers, scores, gates,
+                              threshold, param_budget, round_to, min_keep)
     strategy = plan.strategy
     slots = set(plan.prunable_layer_names())
     names = [layer.name for layer in layers]
@@ -343,7 +363,7 @@ def prune_architecture(architecture: nn.Module,
         raise ValueError('no modulated layer is a prunable slot of '
                          f'{strategy.family}: nothing to prune')
     if param_budget is not None:
-        kept_cost = KeptCost(backbone_in, names, cost, input_shape)
+        kept_cost = KeptCost(plan, names, cost, input_shape)
         unit_costs = kept_cost.unit_costs([p.numel() for p in scores]) \
             if rank_by_cost else [torch.ones_like(p) for p in scores]
         masks = budget_masks(scores, kept_cost, unit_costs, param_budget,
@@ -354,7 +374,7 @@ def prune_architecture(architecture: nn.Module,
                                 round_to)
     model = unmodulated_copy(architecture)
     backbone = model.backbone
-    params_before = _params(backbone)
+    params_before = params(backbone)
     realized = None
     if gates is not None:
         realized = [g.detach() * m for g, m in zip(gates, masks)]
@@ -374,17 +394,12 @@ def prune_architecture(architecture: nn.Module,
             mask = by_name.get(layer_name)
             keep[name].append(torch.arange(width) if mask is None else
                               mask.nonzero().flatten())
-    prune_with_strategy(strategy, backbone, keep)
+    pruned = plan.bind(backbone)
+    pruned.prune_units(keep)
     model.eval()
-    return PruneResult(model, inner_widths(backbone), float(threshold),
-                       params_before, _params(backbone), realized,
-                       stage_widths=stage_widths_or_none(backbone))
-
-
-def stage_widths_or_none(backbone: nn.Module) -> Optional[Dict[str, int]]:
-    """The stage output widths the detectors' necks read (ResNets; None for
-    families whose stage widths pruning never changes)."""
-    return resolve_family(backbone).stage_widths()
+    return PruneResult(model, pruned.inner_widths(), float(threshold),
+                       params_before, params(backbone), realized,
+                       stage_widths=pruned.stage_widths())
 
 
 def export_pruned(algorithm,
@@ -430,4 +445,5 @@ def export_pruned(algorithm,
     return prune_architecture(
         algorithm.architecture, algorithm.layers, scores,
         algorithm.current_gates(), threshold, param_budget, round_to,
-        min_keep, cost, input_shape, coupled=coupled)
+        min_keep, cost, input_shape, coupled=coupled,
+        plan=algorithm.family_plan)

@@ -1,8 +1,8 @@
 """The standard pruners, as baselines of the benchmark, via Torch-Pruning.
 
 A trained *plain* classifier (an mmpretrain ``ImageClassifier`` with a
-ResNet backbone: anything whose backbone :func:`~.strategies.strategy_for`
-gives the ResNet strategy) is pruned to a budget by one of the pruners
+ResNet backbone: any backbone whose family has channel groups, handed down
+as its :class:`~astro_mm.families.FamilyPlan`) is pruned to a budget by one of the pruners
 practitioners use, in astro_mm's default scope: the inner channels
 of residual blocks (the outputs of every conv of a block but the last), so
 the block output widths stay and the result rebuilds with
@@ -91,7 +91,8 @@ import copy
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Callable, Dict, Iterable, List, Optional,
+                    Sequence, Tuple)
 
 import torch
 import torch_pruning as tp
@@ -99,11 +100,11 @@ from torch import nn
 
 from .cost import COST_KINDS
 from .coupled import (ChannelGroup, ParamCount, build_graph, cost_count,
-                      example_inputs, inner_groups, params, prune_groups,
-                      removed_channels, resnet_strategy, stage_groups,
-                      stage_widths)
-from .export import PruneResult
-from .strategies import inner_widths
+                      example_inputs, params, prune_groups, removed_channels)
+from .export import PruneResult, check_plan
+
+if TYPE_CHECKING:  # the plan comes from the layer above, never imported
+    from astro_mm.families import FamilyPlan
 
 # What a budget counts (cost.COST_KINDS) and how channels are ranked.
 MEASURES = COST_KINDS
@@ -269,7 +270,7 @@ def _check_plain(model: nn.Module) -> None:
                 f'module {name or type(model).__name__!r} has forward hooks '
                 '(modulation?): Torch-Pruning traces the autograd graph and '
                 'does not see them; give a plain network '
-                '(astro_mm.models.modulation.unmodulated_copy)')
+                '(astro_mm.models.modulated.unmodulated_copy)')
 
 
 def _taylor_gradients(model: nn.Module, data: Iterable,
@@ -386,16 +387,16 @@ def _removal_count(count: ParamCount, full: Sequence[int],
     return lo
 
 
-def _prepare(work: nn.Module, method: str, data: Optional[Iterable],
-             num_batches: int, seed: int, input_size: Sequence[int],
-             coupled: bool = False
+def _prepare(work: nn.Module, plan: 'FamilyPlan', method: str,
+             data: Optional[Iterable], num_batches: int, seed: int,
+             input_size: Sequence[int], coupled: bool = False
              ) -> Tuple[tp.DependencyGraph, List[ChannelGroup],
                         Dict[str, torch.Tensor]]:
     """Gradients (if the method needs them), dependency graph, channel
     groups (inner, then with ``coupled`` the stages') and scores of
-    ``work`` (a copy, changed in place)."""
+    ``work`` (a copy, changed in place; ``plan``: its backbone's)."""
     pruner = baseline_pruner(method)
-    resnet_strategy(work.backbone, 'baseline pruners')
+    plan.require_coupled('baseline pruners')
     if pruner.needs_data:
         if data is None:
             raise ValueError(f'{method} needs data: batches as an mmengine '
@@ -407,9 +408,7 @@ def _prepare(work: nn.Module, method: str, data: Optional[Iterable],
     # coupled: the whole classifier is traced, so that the last stage's
     # group also holds the head's inputs (which shrink with it)
     graph = build_graph(work if coupled else backbone, example)
-    groups = inner_groups(backbone, graph)
-    if coupled:
-        groups += stage_groups(backbone, graph)
+    groups = plan.channel_groups(graph, coupled, 'baseline pruners')
     if pruner.needs_data:
         for group in groups:
             for module in (group.conv, *group.in_gated):
@@ -452,7 +451,8 @@ def baseline_scores(model: nn.Module, method: str,
                     seed: int = 0,
                     input_size: Sequence[int] = (32, 32),
                     coupled: bool = False, measure: str = 'params',
-                    rank: Optional[str] = None) -> Dict[str, torch.Tensor]:
+                    rank: Optional[str] = None, *,
+                    plan: 'FamilyPlan') -> Dict[str, torch.Tensor]:
     """The score ``method`` ranks every inner channel by, by layer name
     (``'layer1.0.conv1'``), and with ``coupled`` every stage channel, by
     stage (``'layer1'``): its importance normalized per group, with
@@ -461,9 +461,10 @@ def baseline_scores(model: nn.Module, method: str,
     _check_measure(measure)
     rank = _resolve_rank(method, rank)
     _check_plain(model)
+    check_plan(plan, model.backbone)
     work = copy.deepcopy(model).eval()
-    _, groups, scores = _prepare(work, method, data, num_batches, seed,
-                                 input_size, coupled)
+    _, groups, scores = _prepare(work, plan.bind(work.backbone), method, data,
+                                 num_batches, seed, input_size, coupled)
     if rank == 'cost':
         count = cost_count(work.backbone, groups, measure, input_size)
         scores = _per_cost(scores, groups, count, [g.width for g in groups])
@@ -481,7 +482,8 @@ def prune_baseline(model: nn.Module,
                    input_size: Sequence[int] = (32, 32),
                    coupled: bool = False,
                    measure: str = 'params',
-                   rank: Optional[str] = None) -> BaselinePruneResult:
+                   rank: Optional[str] = None, *,
+                   plan: 'FamilyPlan') -> BaselinePruneResult:
     """Prune a copy of a plain classifier's backbone with a standard pruner.
 
     Inner channels of residual blocks, and with ``coupled`` the channels of
@@ -526,6 +528,8 @@ def prune_baseline(model: nn.Module,
             (importance normalized per group) or ``'cost'`` (that divided
             by the channel's cost in ``measure``); default: the method's
             own (``'cost'`` for the ``cost`` control, else ``'group'``).
+        plan (FamilyPlan): The family plan of ``model.backbone``
+            (:func:`astro_mm.families.resolve_family`).
 
     Returns:
         BaselinePruneResult: The pruned classifier (eval mode), its inner
@@ -554,10 +558,12 @@ def prune_baseline(model: nn.Module,
         raise ValueError(f'{method}: ranks inner channels by their cost '
                          'only; it has no coupled mode')
     _check_plain(model)
+    check_plan(plan, model.backbone)
     work = copy.deepcopy(model).eval()
-    graph, groups, scores = _prepare(work, method, data, num_batches, seed,
-                                     input_size, coupled)
     backbone = work.backbone
+    plan = plan.bind(backbone)
+    graph, groups, scores = _prepare(work, plan, method, data, num_batches,
+                                     seed, input_size, coupled)
     counts = {kind: cost_count(backbone, groups, kind, input_size)
               for kind in MEASURES}
     count = counts[measure]
@@ -603,8 +609,8 @@ def prune_baseline(model: nn.Module,
     flops_before, flops_after = counts['flops'].total, counts['flops'](widths)
     work.eval()
     return BaselinePruneResult(
-        work, inner_widths(backbone), float('nan'), counts['params'].total,
-        params_after, None, stage_widths=dict(stage_widths(backbone)),
+        work, plan.inner_widths(), float('nan'), counts['params'].total,
+        params_after, None, stage_widths=plan.stage_widths(),
         coupled=coupled, removed_channels=silenced, method=method,
         kept=kept, scores=scores, measure=measure, rank=rank, budget=budget,
         params_ratio=params_after / counts['params'].total,

@@ -10,14 +10,14 @@
 * Stage groups: ``layers.{i}`` (ViT), ``stages.{i}`` (Swin),
   ``timm_model.blocks.{i}``.
 * Prunable: FFN hidden neurons and heads, inner only
-  (:class:`~astro_mm.models.pruning.transformer_pruning.TransformerPruning`;
+  (:class:`~.strategy.TransformerPruning`;
   Swin's heads are folded, not removed).
 * Grad-CAM: the last of ``stages`` / ``layers``.
 """
+from astro_mm.models.modulated.unit_rules import UnitRules
 from astro_mm.registry import FAMILIES
-from ..modulation.unit_rules import UnitRules
-from ..pruning.transformer_pruning import TransformerPruning
-from .base import BackboneFamily
+from ..base import BackboneFamily
+from .strategy import TransformerPruning
 
 _FFN_FC1 = r'\.ffn\.layers\.0\.0$'  # mmcv FFN: layers[0] = (fc1, act, drop)
 

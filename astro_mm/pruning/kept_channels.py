@@ -7,7 +7,7 @@ before the physical prune).
 :attr:`~.baselines.BaselinePruneResult.kept`: per block of the backbone,
 one ``LongTensor`` of kept channel indices per inner slot, in slot order
 (``{'layer1.0': [tensor([0, 2, 5, ...])], ...}``). The channel groups are
-Torch-Pruning's (:func:`~.coupled.inner_groups`): an inner conv's filters,
+Torch-Pruning's (the family's ``channel_groups``): an inner conv's filters,
 its norm, and the next conv's inputs.
 
 * :func:`prune_to_kept` removes every other channel with Torch-Pruning's
@@ -24,7 +24,7 @@ its norm, and the next conv's inputs.
   the pruned network would give them (the removed channels contribute 0).
 """
 import copy
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -32,19 +32,22 @@ from torch.optim import Optimizer
 
 from .baselines import BaselinePruneResult, _check_plain
 from .coupled import (ChannelGroup, build_graph, cost_count, example_inputs,
-                      inner_groups, params, prune_groups, resnet_strategy,
-                      stage_widths)
-from .strategies import inner_widths
+                      params, prune_groups)
+from .export import check_plan
+
+if TYPE_CHECKING:  # the plan comes from the layer above, never imported
+    from astro_mm.families import FamilyPlan
 
 # (parameter, dimension, removed indices): one zeroed slice
 Slice = Tuple[nn.Parameter, int, torch.Tensor]
 
 
-def _groups(backbone: nn.Module, input_size: Sequence[int],
+def _groups(plan: 'FamilyPlan', input_size: Sequence[int],
             what: str) -> Tuple[object, List[ChannelGroup]]:
-    resnet_strategy(backbone, what)
+    plan.require_coupled(what)
+    backbone = plan.backbone
     graph = build_graph(backbone, example_inputs(backbone, input_size))
-    return graph, inner_groups(backbone, graph)
+    return graph, plan.channel_groups(graph, what=what)
 
 
 def match_kept(groups: Sequence[ChannelGroup],
@@ -114,6 +117,8 @@ def prune_to_kept(model: nn.Module,
                   input_size: Sequence[int] = (32, 32),
                   require_dead: bool = False,
                   method: str = '',
+                  *,
+                  plan: 'FamilyPlan',
                   **record) -> BaselinePruneResult:
     """Prune a copy of a plain classifier's backbone to the given inner
     channels, with Torch-Pruning; ``model`` is left unchanged.
@@ -129,6 +134,7 @@ def prune_to_kept(model: nn.Module,
             exactly zero (the prune then changes its function): a check
             that ``model`` was trained with these channels held dead.
         method (str): The name the result carries.
+        plan (FamilyPlan): The family plan of ``model.backbone``.
         **record: What the result records of the prune that chose ``kept``
             (``measure``, ``rank``, ``budget``).
 
@@ -146,9 +152,11 @@ def prune_to_kept(model: nn.Module,
             parameter).
     """
     _check_plain(model)
+    check_plan(plan, model.backbone)
     work = copy.deepcopy(model).eval()
     backbone = work.backbone
-    graph, groups = _groups(backbone, input_size, 'prune_to_kept')
+    plan = plan.bind(backbone)
+    graph, groups = _groups(plan, input_size, 'prune_to_kept')
     keep = match_kept(groups, kept)
     if require_dead:
         names = {id(p): n for n, p in backbone.named_parameters()}
@@ -171,8 +179,8 @@ def prune_to_kept(model: nn.Module,
         by_block.setdefault(group.block, []).append(idxs)
     after = params(backbone)
     return BaselinePruneResult(
-        work.eval(), inner_widths(backbone), float('nan'), before, after,
-        None, stage_widths=dict(stage_widths(backbone)), coupled=False,
+        work.eval(), plan.inner_widths(), float('nan'), before, after,
+        None, stage_widths=plan.stage_widths(), coupled=False,
         method=method, kept=by_block, params_ratio=after / before,
         flops_ratio=flops(widths) / flops.total, flops_before=flops.total,
         flops_after=flops(widths), **record)
@@ -191,6 +199,7 @@ class DeadChannels:
         model (nn.Module): The live plain classifier (unwrapped).
         kept (dict): Kept channels, as :func:`prune_to_kept` takes them.
         input_size (Sequence[int]): (H, W) of the trace's example image.
+        plan (FamilyPlan): The family plan of ``model.backbone``.
 
     Raises:
         ValueError: As :func:`match_kept`.
@@ -198,8 +207,10 @@ class DeadChannels:
 
     def __init__(self, model: nn.Module,
                  kept: Dict[str, Sequence[torch.Tensor]],
-                 input_size: Sequence[int] = (32, 32)):
-        _, groups = _groups(model.backbone, input_size, 'DeadChannels')
+                 input_size: Sequence[int] = (32, 32), *,
+                 plan: 'FamilyPlan'):
+        check_plan(plan, model.backbone)
+        _, groups = _groups(plan, input_size, 'DeadChannels')
         keep = match_kept(groups, kept)
         self.slices = removed_slices(groups, keep)
         self._handles = []

@@ -8,9 +8,9 @@ the detectors.
 * Stage groups: ``layer{i}`` (``timm_model.layer{i}``); a modulated stem
   (``exclude=[]``) joins ``layer1``'s.
 * Prunable: the inner channels of residual blocks
-  (:class:`~astro_mm.models.pruning.resnet_pruning.ResNetPruning`) and,
+  (:class:`~.strategy.ResNetPruning`) and,
   coupled, the channels of each stage's residual stream
-  (:mod:`astro_mm.models.pruning.coupled`, Torch-Pruning), and where the
+  (:mod:`.channel_groups`, Torch-Pruning), and where the
   first block has a downsample (ResNet-50) the stem's output channels, a
   group of their own.
 * Rebuilt: stage widths (and the stem's, where it is a group) with
@@ -22,15 +22,18 @@ Recognized by its blocks (convs conv1..convN with post-activation norms),
 not its class: any registered ResNet variant with such blocks works.
 """
 import re
-from collections import OrderedDict
 from typing import Dict, List, Sequence
 
+import torch
+import torch_pruning as tp
 from torch import nn
 
+from astro_mm.models.modulated.modulated_layers import DEFAULT_EXCLUDE
+from astro_mm.pruning.coupled import ChannelGroup
 from astro_mm.registry import FAMILIES
-from ..modulation.modulated_layers import DEFAULT_EXCLUDE
-from ..pruning.resnet_pruning import ResNetPruning
-from .base import BackboneFamily
+from ..base import BackboneFamily
+from . import channel_groups
+from .strategy import ResNetPruning
 
 
 @FAMILIES.register_module()
@@ -54,16 +57,23 @@ class ResNetFamily(BackboneFamily):
                blocks: Sequence[str]) -> Dict[str, List[str]]:
         # a stage is the parent module of its blocks, whatever its name
         # (layer{i} in mmpretrain / mmdet / timm, but any container works)
-        stages: Dict[str, List[str]] = OrderedDict()
-        for name in blocks:
-            stages.setdefault(name.rpartition('.')[0], []).append(name)
-        return stages
+        return channel_groups.by_parent(blocks)
 
     def stage_widths(self, backbone: nn.Module) -> Dict[str, int]:
-        from ..pruning.coupled import stage_widths
-        return dict(stage_widths(backbone))
+        return dict(channel_groups.stage_widths(backbone))
 
     def shrink_stages(self, backbone: nn.Module,
                       widths: Dict[str, int]) -> None:
-        from ..pruning.coupled import shrink_stages
-        shrink_stages(backbone, widths)
+        channel_groups.shrink_stages(backbone, widths)
+
+    def channel_groups(self, backbone: nn.Module, graph: tp.DependencyGraph,
+                       coupled: bool = False) -> List[ChannelGroup]:
+        groups = channel_groups.inner_groups(backbone, graph)
+        if coupled:
+            groups += channel_groups.stage_groups(backbone, graph)
+        return groups
+
+    def kept_stage_channels(self, backbone: nn.Module,
+                            removed: Dict[str, Sequence[int]]
+                            ) -> Dict[str, torch.Tensor]:
+        return channel_groups.kept_stage_channels(backbone, removed)

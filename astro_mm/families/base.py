@@ -12,20 +12,31 @@ A family declares, in one class registered in ``astro_mm.registry.FAMILIES``:
   detector's neck reads (:meth:`stage_widths`);
 * Grad-CAM's layer (:meth:`gradcam_layer`).
 
-Callers do not match module names themselves: they resolve the family once
-per backbone (:func:`resolve_family`) and read the :class:`FamilyPlan`.
-Adding a family means adding one module with one registered subclass.
+Callers do not match module names themselves: the family is resolved once
+per backbone (:func:`resolve_family`: when the algorithm is built, when a
+tool or hook starts pruning) and the :class:`FamilyPlan` is handed down;
+modulation (:mod:`astro_mm.models.modulated`) and pruning
+(:mod:`astro_mm.pruning`) read the plan and never look a family up, so
+they sit below this package and import nothing from it. Adding a family
+means adding one folder beside ``resnet/`` with one registered subclass.
 """
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import torch
+import torch_pruning as tp
 from torch import nn
 
-from astro_mm.registry import FAMILIES
 # the generic defaults, which every family may override
-from ..modulation.modulated_layers import DEFAULT_EXCLUDE, STAGE_PATTERN
-from ..modulation.unit_rules import DEFAULT_RULES, UnitRules
+from astro_mm.models.modulated.modulated_layers import (DEFAULT_EXCLUDE,
+                                                        STAGE_PATTERN)
+from astro_mm.models.modulated.unit_rules import DEFAULT_RULES, UnitRules
+from astro_mm.pruning.coupled import ChannelGroup
+from astro_mm.pruning.strategies import (PruningStrategy,
+                                         prune_with_strategy,
+                                         shrink_with_strategy)
+from astro_mm.registry import FAMILIES
 
 
 def _class_names(backbone: nn.Module) -> List[str]:
@@ -60,13 +71,13 @@ class BackboneFamily:
         strategy (PruningStrategy, optional): The family's prunable units;
             None: the family is not prunable.
         supports_coupled (bool): Stage channels (the residual stream) can be
-            pruned too (:mod:`astro_mm.models.pruning.coupled`).
+            pruned too (:meth:`channel_groups` with ``coupled``).
     """
     name = 'no registered family'
     priority = 50
     unit_rules: Dict[str, UnitRules] = {}
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
-    strategy = None
+    strategy: Optional[PruningStrategy] = None
     supports_coupled = False
 
     # -- membership --------------------------------------------------------
@@ -115,7 +126,7 @@ class BackboneFamily:
         """Output width of every stage, in ``out_indices`` order (what a
         detector's neck reads), after a ``'stem'`` entry where the stem is
         a channel group of its own (no neck reads it:
-        :func:`~astro_mm.models.pruning.coupled.neck_widths`); None for a
+        :func:`~astro_mm.pruning.coupled.neck_widths`); None for a
         family whose stage widths never change."""
         return None
 
@@ -135,10 +146,37 @@ class BackboneFamily:
         """Shrink a freshly built backbone to the widths of a pruned one
         (stage widths first: inner widths are relative to the stages).
         Returns ``backbone``."""
-        from ..pruning.strategies import shrink_with_strategy
         if stage_widths:
             self.shrink_stages(backbone, stage_widths)
         return shrink_with_strategy(self.strategy, backbone, widths)
+
+    def channel_groups(self, backbone: nn.Module, graph: tp.DependencyGraph,
+                       coupled: bool = False) -> List[ChannelGroup]:
+        """The Torch-Pruning channel groups of ``backbone``'s prunable
+        units (``graph``: its dependency graph, or that of a model holding
+        it): one per inner slot and, with ``coupled``, one per group of
+        coupled stage channels. What the baselines, the coupled export and
+        sparse training prune and count.
+
+        Raises:
+            ValueError: The family has no channel groups.
+        """
+        raise ValueError(f'{type(backbone).__name__} ({self.name}) has no '
+                         'Torch-Pruning channel groups')
+
+    def kept_stage_channels(self, backbone: nn.Module,
+                            removed: Dict[str, Sequence[int]]
+                            ) -> Dict[str, torch.Tensor]:
+        """The channels of every stage output of the unpruned ``backbone``
+        that a coupled prune kept (``removed``:
+        :func:`~astro_mm.pruning.coupled.removed_channels`), in the pruned
+        network's order.
+
+        Raises:
+            ValueError: The family has no coupled pruning.
+        """
+        raise ValueError(f'{type(backbone).__name__} ({self.name}) has no '
+                         'coupled pruning: its stage channels never change')
 
     # -- figures -----------------------------------------------------------
     def gradcam_layer(self, backbone: nn.Module) -> str:
@@ -174,7 +212,7 @@ class FamilyPlan:
         blocks (dict): Its prunable blocks by name (empty: not prunable).
         slots (dict): Prunable layer names by block, ``{'layer1.0':
             ['layer1.0.conv1'], ...}``: the names of the
-            :class:`~astro_mm.models.modulation.ModulatedLayer` whose P
+            :class:`~astro_mm.models.modulated.ModulatedLayer` whose P
             decides each slot.
     """
     family: BackboneFamily
@@ -225,11 +263,69 @@ class FamilyPlan:
                 f'with conv1/norm1 ...); {type(self.backbone).__name__} is '
                 f'a {self.family.name} backbone')
 
+    # -- modulation --------------------------------------------------------
+    @property
+    def exclude(self) -> Tuple[str, ...]:
+        """Regexes of module names never modulated by default."""
+        return self.family.exclude
+
+    def stage_of(self, layer_name: str) -> str:
+        """The stage group of a module name (MA-Net's astrocyte groups)."""
+        return self.family.stage_of(layer_name)
+
+    # -- pruning -----------------------------------------------------------
+    def bind(self, backbone: nn.Module) -> 'FamilyPlan':
+        """The plan of ``backbone``, a copy of this plan's backbone or a
+        pruned one of the same family: the same family, without asking the
+        registry again; its blocks and slots are read off ``backbone``."""
+        return _plan(self.family, backbone)
+
+    def inner_widths(self) -> Dict[str, List[int]]:
+        """Widths of every prunable slot, by block: ``{'layer1.0': [64],
+        ...}`` for a ResNet-18, ``{'layers.0': [12, 3072], ...}`` (heads,
+        FFN hidden) for a ViT-B."""
+        return {name: self.strategy.widths(block)
+                for name, block in self.blocks.items()}
+
+    def prune_units(self, keep: Dict[str, Sequence[torch.Tensor]]
+                    ) -> nn.Module:
+        """Remove units in place: ``keep[block][i]`` indexes the units of
+        slot i that stay. Returns the backbone."""
+        return prune_with_strategy(self.strategy, self.backbone, keep)
+
+    def shrink_to_widths(self, widths: Dict[str, Sequence[int]],
+                         stage_widths: Optional[Dict[str, int]] = None
+                         ) -> nn.Module:
+        """Give the (freshly built) backbone the widths of a pruned one
+        (:meth:`BackboneFamily.rebuild`). Returns the backbone."""
+        self.strategy  # a backbone of no family: say which are known
+        return self.family.rebuild(self.backbone, widths, stage_widths)
+
+    def channel_groups(self, graph: tp.DependencyGraph,
+                       coupled: bool = False,
+                       what: str = 'channel-group pruning'
+                       ) -> List[ChannelGroup]:
+        """:meth:`BackboneFamily.channel_groups` of the backbone; ``what``
+        names the caller in the error of a family without them."""
+        self.require_coupled(what)
+        return self.family.channel_groups(self.backbone, graph, coupled)
+
+    def kept_stage_channels(self, removed: Dict[str, Sequence[int]]
+                            ) -> Dict[str, torch.Tensor]:
+        """:meth:`BackboneFamily.kept_stage_channels` of the backbone."""
+        return self.family.kept_stage_channels(self.backbone, removed)
+
+
+def _plan(family: BackboneFamily, backbone: nn.Module) -> FamilyPlan:
+    blocks = family.blocks(backbone)
+    slots = {name: [f'{name}.{slot}' for slot in family.strategy.slots(block)]
+             for name, block in blocks.items()}
+    return FamilyPlan(family, backbone, blocks, slots)
+
 
 def registered_families() -> List[BackboneFamily]:
     """One instance of every registered family, by priority."""
-    from . import import_families
-    import_families()
+    FAMILIES.import_from_location()
     families = [cls() for cls in FAMILIES.module_dict.values()]
     return sorted(families, key=lambda family: family.priority)
 
@@ -269,12 +365,9 @@ def resolve_family(backbone: nn.Module, strict: bool = False) -> FamilyPlan:
         ValueError: With ``strict``, no registered family knows a prunable
             block of ``backbone`` (the message lists the families).
     """
-    family = find_family(backbone) or BackboneFamily()
-    blocks = family.blocks(backbone)
-    if strict and not blocks:
+    plan = _plan(find_family(backbone) or BackboneFamily(), backbone)
+    if strict and not plan.blocks:
         raise ValueError(
             f'{type(backbone).__name__} has no prunable block of a known '
             f'family ({", ".join(registered_family_names())})')
-    slots = {name: [f'{name}.{slot}' for slot in family.strategy.slots(block)]
-             for name, block in blocks.items()}
-    return FamilyPlan(family, backbone, blocks, slots)
+    return plan

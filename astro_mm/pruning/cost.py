@@ -5,21 +5,24 @@ The family's strategy lists every tensor that pruning shrinks
 (:meth:`~.strategies.PruningStrategy.cost_terms`); a tensor gated on its
 output by slot a and on its input by slot b keeps
 ``sum(g_a) * sum(g_b) * per_pair`` elements. With hard (0 / 1) gates that
-is exactly the parameter count :func:`~.strategies.prune_units` leaves; with
+is exactly the parameter count pruning leaves (``FamilyPlan.prune_units``); with
 P in (0, 1) it is the expected kept cost r(P) the budget-aware mode drives
 to its target (METHOD.md), differentiable in P.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from .strategies import CostTerm
 
+if TYPE_CHECKING:  # the plan comes from the layer above, never imported
+    from astro_mm.families import FamilyPlan
+
 COST_KINDS = ('params', 'flops')
 
 
-def _output_positions(backbone: nn.Module, input_shape: Sequence[int]
+def output_positions(backbone: nn.Module, input_shape: Sequence[int]
                       ) -> Dict[str, int]:
     """Spatial positions (or tokens) of every conv / linear output, by
     module name, for one image of ``input_shape`` (C, H, W)."""
@@ -52,7 +55,8 @@ class KeptCost:
     gates of its modulated prunable layers.
 
     Args:
-        backbone (nn.Module): The (unpruned) backbone.
+        plan (FamilyPlan): The (unpruned) backbone's family plan
+            (:func:`astro_mm.families.resolve_family`).
         layer_names (Sequence[str]): Names of the modulated layers, in the
             order gates are given (``ModulatedLayer.name``). Slots that are
             not modulated count as fully kept.
@@ -65,7 +69,7 @@ class KeptCost:
             no modulated layer is a prunable slot of the backbone's family.
     """
 
-    def __init__(self, backbone: nn.Module, layer_names: Sequence[str],
+    def __init__(self, plan: 'FamilyPlan', layer_names: Sequence[str],
                  cost: str = 'params',
                  input_shape: Optional[Sequence[int]] = None):
         if cost not in COST_KINDS:
@@ -73,11 +77,9 @@ class KeptCost:
         if cost == 'flops' and input_shape is None:
             raise ValueError("cost='flops' needs input_shape=(C, H, W) of the "
                              'images the backbone sees')
-        from ..families import resolve_family
-        plan = resolve_family(backbone, strict=True)
-        strategy = plan.strategy
+        backbone, strategy = plan.backbone, plan.strategy
         index = {name: i for i, name in enumerate(layer_names)}
-        positions = (_output_positions(backbone, input_shape)
+        positions = (output_positions(backbone, input_shape)
                      if cost == 'flops' else None)
         terms: List[Tuple[int, int, int, int, float]] = []
         variable = 0.0
