@@ -108,7 +108,6 @@ def _norm_buffers(module):
 # ------------------------------------------------------------- pruning
 def test_kept_cost_counts_exactly_what_pruning_leaves():
     algo = _algorithm(budget=dict(target=0.6))
-    backbone = algo.architecture.backbone
     cost = KeptCost(algo.family_plan, [layer.name for layer in algo.layers])
     assert cost.ratio([torch.ones(u) for u in algo._split]).item() == \
         pytest.approx(1.0)

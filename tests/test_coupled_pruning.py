@@ -11,8 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
-from astro_mm.families import (inner_widths, resolve_family, stage_widths,
-                               strategy_for)
+from astro_mm.families import inner_widths, resolve_family, stage_widths
 from astro_mm.pruning import export_pruned, prune_baseline, silence_channels
 from astro_mm.pruning.coupled import STEM, neck_widths
 from astro_mm.registry import MODELS

@@ -208,7 +208,8 @@ def test_toy_family_prunes_through_export_and_rebuilds(toy_family):
         for name, p in zip(['body.first.0', 'body.first.1', 'body.second.0'],
                            probs)}
     assert result.params_after < result.params_before
-    assert result.stage_widths is None  # the toy family has no coupled mode
+    # an inner prune leaves the stage widths as they were
+    assert result.stage_widths == {'body.first': 8, 'body.second': 12}
     algo.cached_probs.copy_(algo._flat(result.probs))
     with torch.no_grad():
         expected = algo(inputs, mode='tensor')

@@ -14,12 +14,13 @@ from torch import nn
 
 import astro_mm  # noqa: F401  (registers the components)
 from astro_mm.engine import AlternationHook
+from astro_mm.families import DEFAULT_EXCLUDE, resolve_family
 from astro_mm.models import (AlternatingAlgorithm, AstroNetModulator,
                              MANetModulator)
 from astro_mm.models.algorithms.alternating import assign_groups
-from astro_mm.models.modulated import (DEFAULT_EXCLUDE, ModulatedLayer,
-                                        UnitScaler, find_modulated_layers,
-                                        weight_descriptors)
+from astro_mm.models.modulated import (ModulatedLayer, UnitScaler,
+                                       find_modulated_layers,
+                                       weight_descriptors)
 from astro_mm.registry import MODELS
 
 NUM_CLASSES = 4
@@ -100,7 +101,7 @@ def one_thread():
 def r18_layers():
     from mmpretrain.models import ResNet_CIFAR
     backbone = ResNet_CIFAR(depth=18)
-    return backbone, find_modulated_layers(backbone)
+    return backbone, find_modulated_layers(resolve_family(backbone))
 
 
 # --------------------------------------------------------- 1. layer finder
@@ -139,19 +140,21 @@ def test_find_modulated_layers_resnet18_cifar(r18_layers):
 
 def test_find_modulated_layers_include_exclude(r18_layers):
     backbone, _ = r18_layers
-    only1 = find_modulated_layers(backbone, include=[r'^layer1\.'])
+    only1 = find_modulated_layers(resolve_family(backbone),
+                                  include=[r'^layer1\.'])
     assert [layer.name for layer in only1] == [
         'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2']
     no_ds = find_modulated_layers(
-        backbone, exclude=(*DEFAULT_EXCLUDE, r'downsample'))
+        resolve_family(backbone), exclude=(*DEFAULT_EXCLUDE, r'downsample'))
     assert len(no_ds) == 16
     assert not any('downsample' in layer.name for layer in no_ds)
-    with_stem = find_modulated_layers(backbone, exclude=())
+    with_stem = find_modulated_layers(resolve_family(backbone), exclude=())
     assert with_stem[0].name == 'conv1'
     assert with_stem[0].scale_module is backbone.bn1
     assert len(with_stem) == 20
     with pytest.raises(ValueError, match='ResNet_CIFAR'):
-        find_modulated_layers(backbone, include=[r'^no_such_module$'])
+        find_modulated_layers(resolve_family(backbone),
+                              include=[r'^no_such_module$'])
 
 
 def test_find_modulated_layers_without_conv_or_linear_raises():
@@ -164,7 +167,7 @@ def test_find_modulated_layers_without_conv_or_linear_raises():
             self.pool = nn.AdaptiveAvgPool2d(1)
 
     with pytest.raises(ValueError, match='OnlyActivations'):
-        find_modulated_layers(OnlyActivations())
+        find_modulated_layers(resolve_family(OnlyActivations()))
 
 
 # --------------------------------------------------------- 2. UnitScaler
@@ -173,7 +176,7 @@ def test_unit_scaler_none_and_ones_are_the_plain_network():
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         plain = backbone(x)[-1]
-        scaler = UnitScaler(find_modulated_layers(backbone))
+        scaler = UnitScaler(find_modulated_layers(resolve_family(backbone)))
         assert scaler.probs is None
         assert torch.equal(backbone(x)[-1], plain)
         scaler.probs = [torch.ones(layer.num_units) for layer in scaler.layers]
@@ -190,7 +193,7 @@ def test_unit_scaler_none_and_ones_are_the_plain_network():
     'layer2.0.conv1', 'layer2.0.conv2', 'layer3.0.downsample.0'])
 def test_unit_scaler_zero_removes_the_unit_exactly(train_mode, layer_name):
     backbone = _tiny_backbone(train=train_mode)
-    layers = find_modulated_layers(backbone)
+    layers = find_modulated_layers(resolve_family(backbone))
     index = [layer.name for layer in layers].index(layer_name)
     layer, unit = layers[index], 3
     scaler = UnitScaler(layers)
@@ -222,7 +225,7 @@ def test_unit_scaler_applies_p_after_batch_norm():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.BatchNorm2d(3))
     net.train()
-    layers = find_modulated_layers(net)
+    layers = find_modulated_layers(resolve_family(net))
     assert len(layers) == 1 and layers[0].scale_module is net[1]
     x = torch.randn(4, 2, 6, 6)
     plain = net(x).detach()
@@ -262,7 +265,7 @@ def test_unit_scaler_linear_units_on_the_last_dim():
     def forward(model, x):
         return model.norm(model.fc2(model.act(model.fc1(x))))
 
-    layers = find_modulated_layers(mlp)
+    layers = find_modulated_layers(resolve_family(mlp))
     assert [layer.name for layer in layers] == ['fc1', 'fc2']
     assert layers[0].scale_module is mlp.fc1
     assert layers[1].scale_module is mlp.norm
@@ -294,7 +297,7 @@ def test_unit_scaler_conv_with_channels_first_layer_norm():
     from mmpretrain.models.utils import LayerNorm2d
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), LayerNorm2d(4))
-    layers = find_modulated_layers(net)
+    layers = find_modulated_layers(resolve_family(net))
     assert layers[0].scale_module is net[1]
     scaler = UnitScaler(layers)
     p = torch.tensor([1.0, 0.0, 0.5, 1.0])
@@ -730,7 +733,7 @@ def test_folded_batch_norm_restores_its_parameters():
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
     wrapper = nn.Sequential()
     wrapper.add_module('block', net)
-    layers = find_modulated_layers(wrapper, exclude=())
+    layers = find_modulated_layers(resolve_family(wrapper), exclude=())
     scaler = UnitScaler(layers)
     bn = net[1]
     weight, bias = bn.weight, bn.bias

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from astro_mm.pruning.strategies import PruningStrategy
-from .base import (BackboneFamily, FamilyPlan, find_family,
+from .base import (DEFAULT_EXCLUDE, BackboneFamily, FamilyPlan, find_family,
                    registered_families, resolve_family)
 
 # every family folder of this package (registers its family)
@@ -67,7 +67,7 @@ def stage_widths(backbone: nn.Module) -> Dict[str, int]:
 
 
 __all__ = [
-    'BackboneFamily', 'FamilyPlan', 'find_family', 'registered_families',
+    'DEFAULT_EXCLUDE', 'BackboneFamily', 'FamilyPlan', 'find_family', 'registered_families',
     'resolve_family', 'strategy_for', 'inner_widths', 'prune_units',
     'shrink_to_widths', 'stage_widths'
 ]

@@ -20,6 +20,7 @@ modulation (:mod:`astro_mm.models.modulated`) and pruning
 they sit below this package and import nothing from it. Adding a family
 means adding one folder beside ``resnet/`` with one registered subclass.
 """
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -28,15 +29,24 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
-# the generic defaults, which every family may override
-from astro_mm.models.modulated.modulated_layers import (DEFAULT_EXCLUDE,
-                                                        STAGE_PATTERN)
 from astro_mm.models.modulated.unit_rules import DEFAULT_RULES, UnitRules
 from astro_mm.pruning.coupled import ChannelGroup
 from astro_mm.pruning.strategies import (PruningStrategy,
                                          prune_with_strategy,
                                          shrink_with_strategy)
 from astro_mm.registry import FAMILIES
+
+# The generic defaults, which every family may override. The stem (first conv of mmpretrain / mmdet / timm ResNets, or their deep
+# stem) is not modulated by default: it sees raw pixels and is shared by
+# every path.
+DEFAULT_EXCLUDE = (r'^conv1$', r'^stem\.', r'^timm_model\.(conv1|stem)(\.|$)')
+# The stage (MA-Net's default group) a layer belongs to, unless its family
+# says otherwise: ResNet layer{i},
+# DenseNet / Swin / ConvNeXt stages.{i}, ViT layers.{i}, timm blocks.{i};
+# timm models wrapped by mmpretrain's TIMMBackbone under timm_model.
+STAGE_PATTERN = re.compile(
+    r'^((?:timm_model\.)?(?:layer\d+|layers\.\d+|stages?\.\d+|blocks\.\d+'
+    r'|features\.\w*block\d+))')
 
 
 def _class_names(backbone: nn.Module) -> List[str]:

@@ -484,67 +484,106 @@ def prune_baseline(model: nn.Module,
                    measure: str = 'params',
                    rank: Optional[str] = None, *,
                    plan: 'FamilyPlan') -> BaselinePruneResult:
-    """Prune a copy of a plain classifier's backbone with a standard pruner.
-
-    Inner channels of residual blocks, and with ``coupled`` the channels of
-    every stage's residual stream too (:mod:`.coupled`: block outputs,
-    shortcuts, the stem where it writes into the stream or is a group of
-    its own (ResNet-50), the next stage's
-    and the head's inputs); the backbone keeps at most ``budget`` of its
-    cost in ``measure`` (and at least ``budget - tolerance``). ``model`` is
-    left unchanged.
+    """Prune a copy of a plain classifier's backbone with a standard pruner:
+    the family's inner channel groups (and with ``coupled`` its stage
+    groups) in one global ranking, until the backbone keeps at most
+    ``budget`` of its ``measure`` (at least ``budget - tolerance``).
 
     Args:
-        model (nn.Module): A trained plain classifier with a ResNet
-            ``backbone`` (e.g. mmpretrain's ``ImageClassifier``), no hooks.
-        method (str): A name of :data:`BASELINE_PRUNERS`: ``'random'``,
-            ``'l1'``, ``'bn_scale'``, ``'taylor'``, ``'group_norm'``, or the
-            ``'cost'`` control.
-        budget (float): Share of the backbone's cost in ``measure`` to
-            keep, in (0, 1].
-        data (Iterable, optional): For ``taylor``: batches as an mmengine
-            dataloader yields them (``dict(inputs=..., data_samples=...)``);
-            their loss gradients (summed, model in eval mode) give the
-            scores. Ignored by the other methods.
-        num_batches (int): Batches of ``data`` to use (at most).
-        seed (int): Seed of ``random`` (tools/prune.py passes its
-            ``--seed``; a study passes the training seed, so that every
-            seed draws other channels).
-        min_keep (float): Share of every layer's channels always kept (the
-            best ones), at least one.
-        tolerance (float): How far under the budget the kept share may
-            fall.
-        input_size (Sequence[int]): (H, W) of the example image that
-            Torch-Pruning traces the backbone with (channels: the stem's),
-            and of the image ``'flops'`` counts for.
-        coupled (bool): Also rank and remove stage channels, in the same
-            global ranking as the inner ones (the importance of a stage
-            channel is Torch-Pruning's over its whole coupled group,
-            normalized by the group's mean like every group).
-        measure (str): What ``budget`` counts (:data:`MEASURES`):
-            ``'params'`` (the backbone's parameters) or ``'flops'`` (its
-            multiply-adds for one image of ``input_size``).
-        rank (str, optional): The ranking rule (:data:`RANKS`): ``'group'``
-            (importance normalized per group) or ``'cost'`` (that divided
-            by the channel's cost in ``measure``); default: the method's
-            own (``'cost'`` for the ``cost`` control, else ``'group'``).
-        plan (FamilyPlan): The family plan of ``model.backbone``
-            (:func:`astro_mm.families.resolve_family`).
+        model (nn.Module): A trained plain classifier with a ``backbone``
+            (e.g. mmpretrain's ``ImageClassifier``), no hooks.
+        method (str): A name of :data:`BASELINE_PRUNERS`.
+        budget (float): Share of the backbone's cost to keep, in (0, 1].
+        data (Iterable, optional): For ``taylor``: mmengine-style batches
+            whose loss gradients give the scores (``num_batches`` at most).
+        seed (int): Seed of ``random`` (a study passes the training seed).
+        min_keep (float): Share of every group's channels always kept.
+        tolerance (float): How far under the budget the kept share may fall.
+        input_size (Sequence[int]): (H, W) of the traced example image, and
+            of the image ``'flops'`` counts for.
+        coupled (bool): Stage channels are candidates too.
+        measure (str): What ``budget`` counts (:data:`MEASURES`).
+        rank (str, optional): :data:`RANKS`; default: the method's own.
+        plan (FamilyPlan): The family plan of ``model.backbone``.
 
     Returns:
-        BaselinePruneResult: The pruned classifier (eval mode), its inner
-        widths (``meta.pruned_widths`` for ``astro_mm.PrunedBackbone``),
-        stage widths, parameters and multiply-adds before / after and their
-        ratios, the measure and rule used, kept channels and scores.
+        BaselinePruneResult: The pruned classifier (eval mode), its widths,
+        parameters and MACs before / after, the measure and rule used, the
+        kept channels and the scores.
 
     Raises:
         KeyError: Unknown ``method``.
-        TypeError: ``model`` has no backbone, or is an astro algorithm.
-        ValueError: A budget outside (0, 1], an unknown measure or rank,
-            the ``cost`` control with ``rank='group'`` or ``coupled``, a
-            hooked (modulated) model, a backbone that is not a ResNet,
-            ``taylor`` without data, or a budget out of reach (the message
-            gives the reachable share).
+        TypeError: No backbone, an astro algorithm, or no family plan.
+        ValueError: A bad value, measure or rank, a hooked model, a family
+            without channel groups, ``taylor`` without data, or a budget
+            out of reach (the message gives the reachable share).
+    """
+    rank = _check_request(method, budget, min_keep, measure, rank, coupled)
+    _check_plain(model)
+    check_plan(plan, model.backbone)
+    work = copy.deepcopy(model).eval()
+    backbone = work.backbone
+    plan = plan.bind(backbone)
+    graph, groups, scores = _prepare(work, plan, method, data, num_batches,
+                                     seed, input_size, coupled)
+    counts = {kind: cost_count(backbone, groups, kind, input_size)
+              for kind in MEASURES}
+    full = [group.width for group in groups]
+    if rank == 'cost':
+        scores = _per_cost(scores, groups, counts[measure], full)
+    ranking = _ranking(groups, scores, min_keep)
+    removals = _removal_count(counts[measure], full, ranking,
+                              budget * counts[measure].total)
+    widths = _widths_after(full, ranking, removals)
+    reached = counts[measure](widths) / counts[measure].total
+    if reached < budget - tolerance or reached > budget + 1e-9:
+        scope = 'inner and stage' if coupled else 'inner'
+        raise ValueError(
+            f'{method}: the budget {budget} of the {measure} is out of '
+            f'reach: removing {scope} channels (keeping {min_keep:.0%} of '
+            f'each layer, at least one) in the {rank!r} ranking reaches '
+            f'{reached:.4f} at the closest (tolerance {tolerance})')
+    kept, silenced = _remove(graph, groups, ranking[:removals])
+    for p in work.parameters():
+        p.grad = None
+    return _result(work.eval(), plan, counts, widths, coupled, silenced,
+                   method=method, kept=kept, scores=scores, measure=measure,
+                   rank=rank, budget=budget)
+
+
+def _result(work: nn.Module, plan: 'FamilyPlan',
+            counts: Dict[str, ParamCount], widths: Sequence[int],
+            coupled: bool, silenced: Dict[str, List[int]],
+            **record) -> BaselinePruneResult:
+    """The result of a prune that left ``work`` with group ``widths``,
+    checked against the width model.
+
+    Raises:
+        RuntimeError: Torch-Pruning left another parameter count than the
+            width model predicts.
+    """
+    params_after = params(work.backbone)
+    if params_after != counts['params'](widths):
+        raise RuntimeError(
+            f'{record["method"]}: Torch-Pruning left {params_after} '
+            f'backbone parameters, the width model predicted '
+            f'{counts["params"](widths)}')
+    flops_before, flops_after = counts['flops'].total, counts['flops'](widths)
+    return BaselinePruneResult(
+        work, plan.inner_widths(), float('nan'), counts['params'].total,
+        params_after, None, stage_widths=plan.stage_widths(),
+        coupled=coupled, removed_channels=silenced,
+        params_ratio=params_after / counts['params'].total,
+        flops_ratio=flops_after / flops_before, flops_before=flops_before,
+        flops_after=flops_after, **record)
+
+
+def _check_request(method: str, budget: float, min_keep: float,
+                   measure: str, rank: Optional[str], coupled: bool) -> str:
+    """Check :func:`prune_baseline`'s arguments; the ranking rule.
+
+    Raises:
+        KeyError / ValueError: As :func:`prune_baseline`.
     """
     if not 0 < budget <= 1:
         raise ValueError(f'budget must be in (0, 1], got {budget}')
@@ -557,35 +596,26 @@ def prune_baseline(model: nn.Module,
         # the group-normalized P, which a constant score cannot order
         raise ValueError(f'{method}: ranks inner channels by their cost '
                          'only; it has no coupled mode')
-    _check_plain(model)
-    check_plan(plan, model.backbone)
-    work = copy.deepcopy(model).eval()
-    backbone = work.backbone
-    plan = plan.bind(backbone)
-    graph, groups, scores = _prepare(work, plan, method, data, num_batches,
-                                     seed, input_size, coupled)
-    counts = {kind: cost_count(backbone, groups, kind, input_size)
-              for kind in MEASURES}
-    count = counts[measure]
-    full = [group.width for group in groups]
-    if rank == 'cost':
-        scores = _per_cost(scores, groups, count, full)
-    ranking = _ranking(groups, scores, min_keep)
-    removals = _removal_count(count, full, ranking, budget * count.total)
-    widths = _widths_after(full, ranking, removals)
-    reached = count(widths) / count.total
-    if reached < budget - tolerance or reached > budget + 1e-9:
-        scope = 'inner and stage' if coupled else 'inner'
-        raise ValueError(
-            f'{method}: the budget {budget} of the {measure} is out of '
-            f'reach: removing {scope} channels (keeping {min_keep:.0%} of '
-            f'each layer, at least one) in the {rank!r} ranking reaches '
-            f'{reached:.4f} at the closest (tolerance {tolerance})')
+    return rank
+
+
+def _remove(graph: tp.DependencyGraph, groups: Sequence[ChannelGroup],
+            removals: Sequence[Tuple[int, int]]
+            ) -> Tuple[Dict[str, List[torch.Tensor]], Dict[str, List[int]]]:
+    """Remove the channels ``removals`` names (group index, channel) with
+    Torch-Pruning, in place.
+
+    Returns:
+        tuple: The kept channels by block (inner slots, in slot order) and
+        by stage, and the removed stage channels by writer
+        (:func:`~.coupled.removed_channels`).
+    """
     removed = [set() for _ in groups]
-    for i, j in ranking[:removals]:
+    for i, j in removals:
         removed[i].add(j)
-    keep = [torch.tensor(sorted(set(range(width)) - drop), dtype=torch.long)
-            for drop, width in zip(removed, full)]
+    keep = [torch.tensor(sorted(set(range(group.width)) - drop),
+                         dtype=torch.long)
+            for drop, group in zip(removed, groups)]
     kept = {}
     for group, kept_idxs in zip(groups, keep):
         if group.kind == 'inner':
@@ -598,21 +628,4 @@ def prune_baseline(model: nn.Module,
     prune_groups(graph, [g for g, _ in stages], [k for _, k in stages])
     prune_groups(graph, [g for g in groups if g.kind == 'inner'],
                  [k for g, k in zip(groups, keep) if g.kind == 'inner'])
-    for p in work.parameters():
-        p.grad = None
-    params_after = params(backbone)
-    if params_after != counts['params'](widths):
-        raise RuntimeError(
-            f'{method}: Torch-Pruning left {params_after} backbone '
-            f'parameters, the width model predicted '
-            f'{counts["params"](widths)}')
-    flops_before, flops_after = counts['flops'].total, counts['flops'](widths)
-    work.eval()
-    return BaselinePruneResult(
-        work, plan.inner_widths(), float('nan'), counts['params'].total,
-        params_after, None, stage_widths=plan.stage_widths(),
-        coupled=coupled, removed_channels=silenced, method=method,
-        kept=kept, scores=scores, measure=measure, rank=rank, budget=budget,
-        params_ratio=params_after / counts['params'].total,
-        flops_ratio=flops_after / flops_before, flops_before=flops_before,
-        flops_after=flops_after)
+    return kept, silenced

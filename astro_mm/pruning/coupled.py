@@ -18,7 +18,6 @@ the kept widths (to meet a budget by a prefix of a global ranking, see
 (:func:`removed_channels`) and switching them off in an unpruned network
 (:func:`silence_channels`).
 """
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 

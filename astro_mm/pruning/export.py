@@ -26,8 +26,38 @@ keeping the next-highest-P units, for hardware whose kernels want aligned
 widths (GPU tensor cores: multiples of 8). Measured on this project's
 2-core CPU (benchmarks/RESULTS.md) it costs inner-only pruning latency and
 gains coupled pruning ~0.01; the default is no rounding.
+
+Coupled pruning (``coupled=True``, ResNets): the channels of every stage's residual
+stream are pruned too (:mod:`.coupled`), through Torch-Pruning's
+dependency graph: every block's last conv and norm, the shortcut, the
+stem where it writes into the stream, and the inputs of the next stage
+and the head; where the stem is a group of its own (ResNet-50), its
+channels too when the stem is modulated (else it has no P and stays
+whole). A stage channel's score is the **largest** P of the
+modulated layers that write it (each block's last conv, the downsample
+conv). Why the maximum, not the mean or the product: a channel of the
+stream can only be removed from all its writers at once, and the
+export must never remove a unit the threshold rule keeps (METHOD.md: a
+unit that cannot be removed is never zeroed). With the maximum, a
+threshold removes a stage channel exactly when every coupled unit has
+P below it; a mean would remove a channel one block still relies on
+when the others do not.
+
+A coupled budget ranks stage and inner channels in one global ranking
+by their score relative to the mean score of their group (Torch-
+Pruning's ``normalizer='mean'``, the ranking of the baseline pruners,
+so astro and the baselines differ only in the importance), and keeps
+the longest prefix whose parameters, counted exactly by
+:class:`~.coupled.ParamCount`, fit. Not by score / cost as without
+coupled: a stage channel owns several times an inner channel's
+parameters (every block's last conv, the shortcut, the next convs'
+inputs), and with P near-uniform a cost-relative ranking removes the
+costliest groups only. Measured on MA-Net ResNet-18 at 0.6 of the
+parameters (untrained P): by P / parameters layer4 alone loses 53 %
+and the FLOPs fall to 0.88 only, by P / FLOPs three stages fall to one
+channel; by group-normalized P the FLOPs fall with the parameters
+(0.62).
 """
-import copy
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
@@ -186,7 +216,8 @@ def _coupled_prune(architecture: nn.Module, plan: 'FamilyPlan',
                    gates: Optional[Sequence[torch.Tensor]],
                    threshold: Optional[float], param_budget: Optional[float],
                    round_to: int, min_keep: float) -> PruneResult:
-    """:func:`prune_architecture` with ``coupled=True`` (see there)."""
+    """:func:`prune_architecture` with ``coupled=True`` (the module's
+    docstring says how stage channels are scored and ranked)."""
     plan.require_coupled('coupled pruning')
     model = unmodulated_copy(architecture)
     backbone = model.backbone
@@ -284,36 +315,9 @@ def prune_architecture(architecture: nn.Module,
                        plan: 'FamilyPlan') -> PruneResult:
     """Prune a copy of ``architecture`` by per-unit scores.
 
-    With ``coupled`` (ResNets), the channels of every stage's residual
-    stream are pruned too (:mod:`.coupled`), through Torch-Pruning's
-    dependency graph: every block's last conv and norm, the shortcut, the
-    stem where it writes into the stream, and the inputs of the next stage
-    and the head; where the stem is a group of its own (ResNet-50), its
-    channels too when the stem is modulated (else it has no P and stays
-    whole). A stage channel's score is the **largest** P of the
-    modulated layers that write it (each block's last conv, the downsample
-    conv). Why the maximum, not the mean or the product: a channel of the
-    stream can only be removed from all its writers at once, and the
-    export must never remove a unit the threshold rule keeps (METHOD.md: a
-    unit that cannot be removed is never zeroed). With the maximum, a
-    threshold removes a stage channel exactly when every coupled unit has
-    P below it; a mean would remove a channel one block still relies on
-    when the others do not.
-
-    A coupled budget ranks stage and inner channels in one global ranking
-    by their score relative to the mean score of their group (Torch-
-    Pruning's ``normalizer='mean'``, the ranking of the baseline pruners,
-    so astro and the baselines differ only in the importance), and keeps
-    the longest prefix whose parameters, counted exactly by
-    :class:`~.coupled.ParamCount`, fit. Not by score / cost as without
-    coupled: a stage channel owns several times an inner channel's
-    parameters (every block's last conv, the shortcut, the next convs'
-    inputs), and with P near-uniform a cost-relative ranking removes the
-    costliest groups only. Measured on MA-Net ResNet-18 at 0.6 of the
-    parameters (untrained P): by P / parameters layer4 alone loses 53 %
-    and the FLOPs fall to 0.88 only, by P / FLOPs three stages fall to one
-    channel; by group-normalized P the FLOPs fall with the parameters
-    (0.62).
+    With ``coupled`` the channels of the family's coupled groups (a ResNet
+    stage's residual stream) are pruned too, ranked by the largest P of
+    their writers (:func:`_coupled_prune` says why).
 
     Args:
         architecture (nn.Module): A classifier with a ``backbone`` (a
@@ -355,6 +359,21 @@ def prune_architecture(architecture: nn.Module,
                              f'cost={cost!r}')
         return _coupled_prune(architecture, plan, layers, scores, gates,
                               threshold, param_budget, round_to, min_keep)
+    return _inner_prune(architecture, plan, layers, scores, gates,
+                        threshold, param_budget, round_to, min_keep, cost,
+                        input_shape, rank_by_cost)
+
+
+def _inner_prune(architecture: nn.Module, plan: 'FamilyPlan',
+                 layers: Sequence, scores: Sequence[torch.Tensor],
+                 gates: Optional[Sequence[torch.Tensor]],
+                 threshold: Optional[float], param_budget: Optional[float],
+                 round_to: int, min_keep: float, cost: str,
+                 input_shape: Optional[Sequence[int]],
+                 rank_by_cost: bool) -> PruneResult:
+    """:func:`prune_architecture` without ``coupled``: the prunable slots
+    of the family's strategy only."""
+    backbone_in = architecture.backbone
     strategy = plan.strategy
     slots = set(plan.prunable_layer_names())
     names = [layer.name for layer in layers]

@@ -28,10 +28,9 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
-from astro_mm.models.modulated.modulated_layers import DEFAULT_EXCLUDE
 from astro_mm.pruning.coupled import ChannelGroup
 from astro_mm.registry import FAMILIES
-from ..base import BackboneFamily
+from ..base import DEFAULT_EXCLUDE, BackboneFamily
 from . import channel_groups
 from .strategy import ResNetPruning
 

@@ -88,7 +88,6 @@ class ResNetPruning(PruningStrategy):
             terms += layer_cost_terms(f'conv{i}', getattr(block, f'conv{i}'),
                                       out_slot, in_slot)
             if i < last:
-                norm_name = norm_name(block, i)
-                terms += layer_cost_terms(norm_name,
-                                          getattr(block, norm_name), i - 1)
+                norm = norm_name(block, i)
+                terms += layer_cost_terms(norm, getattr(block, norm), i - 1)
         return terms

@@ -24,11 +24,15 @@ from astro_mm.pruning.strategies import (PruningStrategy, layer_cost_terms,
                                          loaded_class)
 
 
+def _is_mmcv_ffn(module) -> bool:
+    ffn_class = loaded_class('mmcv.cnn.bricks.transformer', 'FFN')
+    return ffn_class is not None and isinstance(module, ffn_class)
+
+
 def _ffn_linears(block: nn.Module) -> Optional[Tuple[str, str]]:
     """Names (in the block) of the FFN's first and second linear."""
     ffn = getattr(block, 'ffn', None)
-    ffn_class = loaded_class('mmcv.cnn.bricks.transformer', 'FFN')
-    if ffn_class is not None and isinstance(ffn, ffn_class) and len(ffn.layers) >= 2 and isinstance(
+    if _is_mmcv_ffn(ffn) and len(ffn.layers) >= 2 and isinstance(
             ffn.layers[0], nn.Sequential) and isinstance(
                 ffn.layers[0][0], nn.Linear) and isinstance(
                     ffn.layers[1], nn.Linear):
@@ -101,7 +105,7 @@ class TransformerPruning(PruningStrategy):
             fc1, fc2 = _ffn_linears(block)
             prune_linear(block.get_submodule(fc1), out_keep=kept)
             prune_linear(block.get_submodule(fc2), in_keep=kept)
-            if isinstance(getattr(block, 'ffn', None), FFN):
+            if _is_mmcv_ffn(getattr(block, 'ffn', None)):
                 block.ffn.feedforward_channels = int(kept.numel())
 
     def cost_terms(self, block):

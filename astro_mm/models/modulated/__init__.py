@@ -6,11 +6,11 @@ themselves (the astrocyte networks that produce P) are
 :mod:`astro_mm.models.modulators`."""
 from .descriptors import (DESCRIPTOR_MODES, num_descriptor_features,
                           weight_descriptors)
-from .modulated_layers import (DEFAULT_EXCLUDE, ModulatedLayer, UnitScaler,
+from .modulated_layers import (ModulatedLayer, UnitScaler,
                                find_modulated_layers, unmodulated_copy)
 
 __all__ = [
-    'ModulatedLayer', 'UnitScaler', 'find_modulated_layers', 'DEFAULT_EXCLUDE',
+    'ModulatedLayer', 'UnitScaler', 'find_modulated_layers',
     'weight_descriptors', 'num_descriptor_features', 'DESCRIPTOR_MODES',
     'unmodulated_copy'
 ]

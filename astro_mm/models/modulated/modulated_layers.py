@@ -24,17 +24,6 @@ from torch.nn.modules.batchnorm import _BatchNorm
 if TYPE_CHECKING:  # the plan comes from the layer above, never imported
     from astro_mm.families import FamilyPlan
 
-# The stem (first conv of mmpretrain / mmdet / timm ResNets, or their deep
-# stem) is not modulated by default: it sees raw pixels and is shared by
-# every path.
-DEFAULT_EXCLUDE = (r'^conv1$', r'^stem\.', r'^timm_model\.(conv1|stem)(\.|$)')
-# The stage (MA-Net's default group) a layer belongs to, unless its family
-# says otherwise (astro_mm.families): ResNet layer{i},
-# DenseNet / Swin / ConvNeXt stages.{i}, ViT layers.{i}, timm blocks.{i};
-# timm models wrapped by mmpretrain's TIMMBackbone under timm_model.
-STAGE_PATTERN = re.compile(
-    r'^((?:timm_model\.)?(?:layer\d+|layers\.\d+|stages?\.\d+|blocks\.\d+'
-    r'|features\.\w*block\d+))')
 UNIT_KINDS = ('channel', 'head')
 
 
@@ -152,7 +141,7 @@ def find_modulated_layers(plan: 'FamilyPlan',
             the bottleneck convs of DenseNet, the FFN hidden layers of
             vision transformers).
         exclude (Sequence[str], optional): Regexes of names never modulated.
-            Defaults to the family's (the stem: :data:`DEFAULT_EXCLUDE`).
+            Defaults to the family's (by default the stem).
         heads (bool | str, optional): Whether whole attention heads are units
             too: None follows the family's rule (on for vision
             transformers), a string is the regex of the attention modules.
@@ -161,6 +150,11 @@ def find_modulated_layers(plan: 'FamilyPlan',
         ValueError: No layer is left to modulate, or ``heads`` is asked of a
             backbone whose attention modules are not known.
     """
+    if isinstance(plan, nn.Module):
+        raise TypeError(
+            f'find_modulated_layers takes the family plan of the backbone, '
+            f'got the {type(plan).__name__} itself: pass '
+            'astro_mm.families.resolve_family(backbone)')
     backbone = plan.backbone
     rules, stage_of = plan.unit_rules, plan.stage_of
     if exclude is None:
