@@ -151,16 +151,24 @@ def test_astro_mm_components_resolve_on_first_use():
     probe = r'''
 import sys
 import astro_mm  # noqa: F401
-from mmdet.registry import MODELS
-assert 'mmpretrain' not in sys.modules
-backbone = MODELS.build(dict(type='astro_mm.PrunedResNet', base=dict(
-    type='mmdet.ResNet', depth=18), widths={}))
 # the strict initializer of an init_cfg, found without astro_mm.compat
 assert 'astro_mm.compat' not in sys.modules
 from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
 strict = build_from_cfg(dict(type='Pretrained', _scope_='astro_mm',
                              checkpoint='x.pth'), WEIGHT_INITIALIZERS)
 assert type(strict).__name__ == 'StrictPretrainedInit', type(strict)
+# the families (and pruning) know mmpretrain's and mmcv's blocks by class
+# without importing them: resolving a ResNet's family imports neither
+import torchvision
+from astro_mm.families import resolve_family
+plan = resolve_family(torchvision.models.resnet18())
+assert type(plan.family).__name__ == 'ResNetFamily'
+assert len(plan.blocks) == 8
+assert not {'mmpretrain', 'mmcv.cnn'} & set(sys.modules), sorted(
+    m for m in sys.modules if m.startswith(('mmpretrain', 'mmcv.cnn')))
+from mmdet.registry import MODELS
+backbone = MODELS.build(dict(type='astro_mm.PrunedResNet', base=dict(
+    type='mmdet.ResNet', depth=18), widths={}))
 print(type(backbone).__name__)
 '''
     proc = subprocess.run([sys.executable, '-c', probe], cwd=ROOT,
