@@ -25,8 +25,8 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
 
-from astro_mm.benchmark import SuiteRunner, load_suite
-from astro_mm.benchmark.planner import (CostPlanner, PlanError, Schedule,
+from astro_mm.suite import SuiteRunner, load_suite
+from astro_mm.suite.planner import (CostPlanner, PlanError, Schedule,
                                         dataset_facts, phase_iterations,
                                         plan_to_markdown, schedule_of,
                                         without_geometry)

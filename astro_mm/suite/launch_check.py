@@ -28,7 +28,7 @@ from typing import Callable, List, Optional
 from .import_run import import_unit
 from .launch import LaunchSettings
 from .runner import SuiteRunner
-from .suite import SuiteConfigError, load_suite
+from .config import SuiteConfigError, load_suite
 from .table import build_rows, to_markdown
 
 CONFIG = 'configs/launch_check/resnet-tiny-gn_2xb8-1e_demo-cifar.py'

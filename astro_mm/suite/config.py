@@ -15,7 +15,7 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
                                    # dict(epochs=N or share=0.2 of the
                                    # run's training epochs, lr=0.01)
         summary=None,              # the last line's values
-                                   # (astro_mm.benchmark.summary)
+                                   # (astro_mm.suite.summary)
         workers=1,                 # units run at once (each tool then
                                    # gets cores // workers threads)
         order='cost',              # the order units start in with
@@ -43,7 +43,7 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
         gpus=None, nodes=1,        # with GPUs per node, nodes, and for
         partition=None,            # SLURM its partition, more srun
         slurm_args='',             # options and --cpus-per-task
-        cpus_per_task=5)           # (astro_mm.benchmark.launch)
+        cpus_per_task=5)           # (astro_mm.suite.launch)
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',

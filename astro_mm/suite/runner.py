@@ -51,7 +51,7 @@ from astro_mm.compat import atomic_write_bytes, load_checkpoint_file
 
 from .launch import (GpuPool, LaunchSettings, named_devices, plan_batch,
                      train_command)
-from .suite import SuiteConfigError
+from .config import SuiteConfigError
 
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
 # mmengine's Config.fromfile is not thread-safe (two worker threads reading
@@ -142,10 +142,10 @@ class ToolError(RuntimeError):
 
 
 class SuiteRunner:
-    """Runs the units of a suite config (see :mod:`.suite`) in order.
+    """Runs the units of a suite config (see :mod:`.config`) in order.
 
     Args:
-        cfg (Config): A suite config checked by :func:`.suite.load_suite`.
+        cfg (Config): A suite config checked by :func:`.config.load_suite`.
         work_dir (str): Where every run's folder and the tables go.
         root (str): The repo root (tools and configs are relative to it).
         log (callable): Progress printer.

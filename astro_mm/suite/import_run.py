@@ -22,7 +22,7 @@ from typing import Dict, List, Tuple
 from mmengine.config import Config
 
 from .launch import lr_value, plan_batch
-from .suite import SuiteConfigError
+from .config import SuiteConfigError
 
 # dotted keys (or their last part) that do not change what is trained
 IGNORED = ('work_dir', 'launcher', 'resume', 'load_from', 'env_cfg',

@@ -1,7 +1,7 @@
 """The cost planner: what every run of a suite costs, measured before any
 machine is booked (``tools/run_suite.py SUITE --plan``).
 
-For each run of a suite (parsed by :func:`.suite.load_suite`, with the
+For each run of a suite (parsed by :func:`.config.load_suite`, with the
 run's ``cfg_options`` and seeds) the planner builds the runner the config
 asks for, exactly as ``tools/train.py`` does (model, model wrapper, optim
 wrapper, hooks), and times a few of the model's own ``train_step`` calls on
@@ -783,7 +783,7 @@ class CostPlanner:
 
     def _measure_in_subprocess(self, run) -> Measurement:
         """:meth:`measure` of one run in a fresh Python process."""
-        args = [sys.executable, '-m', 'astro_mm.benchmark.planner',
+        args = [sys.executable, '-m', 'astro_mm.suite.planner',
                 self.runner.cfg.filename, run.name, '--root',
                 self.runner.root, '--work-dir', self.runner.work_dir,
                 '--iters', str(self.iters), '--warmup', str(self.warmup)]
@@ -1063,7 +1063,7 @@ def _measure_one(argv=None) -> None:
     from astro_mm.compat import apply_patches
     apply_patches()  # as astro_mm's tools run
     from .runner import SuiteRunner
-    from .suite import load_suite
+    from .config import load_suite
     parser = argparse.ArgumentParser(description=_measure_one.__doc__)
     parser.add_argument('suite')
     parser.add_argument('run')
