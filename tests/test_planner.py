@@ -27,9 +27,9 @@ from mmengine.dataset import BaseDataset
 
 from astro_mm.suite import SuiteRunner, load_suite
 from astro_mm.suite.planner import (CostPlanner, PlanError, Schedule,
-                                        dataset_facts, phase_iterations,
-                                        plan_to_markdown, schedule_of,
-                                        without_geometry)
+                                    dataset_facts, phase_iterations,
+                                    plan_to_markdown, schedule_of,
+                                    without_geometry)
 from astro_mm.engine import AlternationHook
 from conftest import ROOT
 
