@@ -1,7 +1,7 @@
 """The suite: one config per table of the papers, run resumably by
 ``tools/run_suite.py``."""
-from .runner import SuiteRunner, ToolError, prepare_data
 from .config import SuiteConfigError, load_suite
+from .runner import SuiteRunner, ToolError, prepare_data
 from .table import build_rows, to_csv, to_markdown
 
 __all__ = [
