@@ -217,12 +217,15 @@ def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
         runner._prune(run, 'c', run.prune.c, 'plain.pth', str(tmp_path), [],
                       {}, 2)
     args = calls[0]
-    assert args[0] == 'tools/prune.py' and '--coupled' in args
-    assert args[args.index('--method') + 1] == 'l1'
-    assert args[args.index('--budget') + 1] == '0.6'
-    assert args[args.index('--cost') + 1] == 'params'
+    # the pruning's arguments reach the tool as values, in a request file
+    with open(args[args.index('--request') + 1]) as f:
+        request = json.load(f)
+    assert args[0] == 'tools/prune.py' and request['coupled'] is True
+    assert request['method'] == 'l1'
+    assert request['budget'] == 0.6
+    assert request['cost'] == 'params'
     # the unit's seed, so that random's channels differ between seeds
-    assert args[args.index('--seed') + 1] == '2'
+    assert request['seed'] == 2
 
 
 def test_prune_specs_take_a_budget_in_either_measure_and_a_ranking_rule(

@@ -128,19 +128,38 @@ class UnitSteps:
                 osp.join(self.root, run.config), options,
                 self.cfg.suite.input_size)
 
-    def finetune_args(self, run, options: List[str]) -> List[str]:
-        """tools/prune.py options of the suite's fine-tune schedule."""
+    def finetune_request(self, run, options: List[str]) -> dict:
+        """tools/prune.py's arguments of the suite's fine-tune schedule
+        (``finetune_epochs``, ``finetune_lr``; none without ``finetune``)."""
         spec = self.cfg.suite.finetune
         if not spec:
-            return []
+            return {}
         epochs = spec.get('epochs')
         if epochs is None:
             cfg = read_config(osp.join(self.root, run.config), options)
             epochs = max(1, round(spec['share'] * cfg.train_cfg.max_epochs))
-        args = ['--finetune-epochs', str(epochs)]
+        request = dict(finetune_epochs=int(epochs))
         if spec.get('lr') is not None:
-            args += ['--finetune-lr', str(spec['lr'])]
-        return args
+            request['finetune_lr'] = float(spec['lr'])
+        return request
+
+    def _prune_tool(self, config: str, checkpoint: str, out: str,
+                    request: dict, options: List[str], log_file: str) -> None:
+        """Run tools/prune.py (in its own process, as every tool) on
+        ``checkpoint``, its arguments in a request file beside the log.
+
+        The command line names the files; the request (JSON) holds the
+        pruning's parameters as values (``budget`` a float, ``coupled`` a
+        bool, ...) and the unit's ``cfg_options`` as the suite's
+        ``key=value`` strings, which tools/prune.py reads as its flags.
+        """
+        request = dict(request)
+        if options:
+            request['cfg_options'] = list(options)
+        request_file = log_file[:-len('.log')] + '.request.json'
+        write_json(request, request_file)
+        self._tool(['tools/prune.py', config, checkpoint, '--out', out,
+                    '--request', request_file], log_file)
 
     def _finetune(self, config: str, unit_dir: str, name: str
                   ) -> Tuple[str, Optional[float], Optional[float]]:
@@ -161,12 +180,11 @@ class UnitSteps:
         """The unpruned network given the same fine-tune as pruned rows."""
         out = osp.join(unit_dir, 'unpruned_finetune.pth')
         if not osp.isfile(out[:-len('.pth')] + '.json'):
-            self._tool(['tools/prune.py', run.config, checkpoint, '--out', out,
-                        '--method', 'none', '--recalibrate-batches', '0',
-                        '--latency-repeats', '1'] +
-                       self.finetune_args(run, options) +
-                       ['--cfg-options'] + options,
-                       osp.join(unit_dir, 'unpruned_finetune.log'))
+            request = dict(method='none', recalibrate_batches=0,
+                           latency_repeats=1,
+                           **self.finetune_request(run, options))
+            self._prune_tool(run.config, checkpoint, out, request, options,
+                             osp.join(unit_dir, 'unpruned_finetune.log'))
         _, top1, top1_val = self._finetune(out[:-len('.pth')] + '.py',
                                            unit_dir, 'unpruned_finetuned')
         finetuned = dict(top1_finetuned=top1)
@@ -175,25 +193,36 @@ class UnitSteps:
         return finetuned
 
     @staticmethod
-    def prune_args(spec: dict, seed: int) -> List[str]:
-        """tools/prune.py's options for a prune tag: how the units are
+    def prune_request(spec: dict, seed: int) -> dict:
+        """tools/prune.py's arguments for a prune tag: how the units are
         chosen (threshold, or budget in its measure, with the baseline's
         ranking rule), and the unit's seed (the random pruner's, so that its
         channels differ between training seeds as the trainings do)."""
         if 'budget' in spec:
-            how = ['--budget', str(spec['budget']), '--cost',
-                   spec.get('measure', 'params')]
+            how = dict(budget=float(spec['budget']),
+                       cost=spec.get('measure', 'params'))
         elif 'threshold' in spec:
-            how = ['--threshold', str(spec['threshold'])]
+            how = dict(threshold=float(spec['threshold']))
         else:  # method='early': the channels its training removed
-            how = []
+            how = {}
         if 'method' in spec:
-            how += ['--method', spec['method']]
+            how['method'] = spec['method']
         if 'rank' in spec:
-            how += ['--rank', spec['rank']]
+            how['rank'] = spec['rank']
         if spec.get('coupled'):
-            how.append('--coupled')
-        return how + ['--seed', str(seed)]
+            how['coupled'] = True
+        how['seed'] = int(seed)
+        return how
+
+    @classmethod
+    def prune_args(cls, spec: dict, seed: int) -> List[str]:
+        """:meth:`prune_request` as tools/prune.py's flags: what the log
+        prints (the command a user would type)."""
+        args = []
+        for key, value in cls.prune_request(spec, seed).items():
+            args += ['--' + key] if value is True else ['--' + key,
+                                                         str(value)]
+        return args
 
     def _prune(self, run, tag: str, spec: dict, checkpoint: str,
                unit_dir: str, options: List[str], unpruned: dict,
@@ -202,13 +231,13 @@ class UnitSteps:
         out = osp.join(unit_dir, f'pruned_{tag}.pth')
         report_file = out[:-len('.pth')] + '.json'
         if not osp.isfile(report_file):
-            how = self.prune_args(spec, seed)
-            self.log(f'  pruning {tag} ({" ".join(how)})')
-            self._tool(['tools/prune.py', run.config, checkpoint, '--out', out,
-                        '--input-size', str(self.cfg.suite.input_size)] + how +
-                       self.finetune_args(run, options) +
-                       ['--cfg-options'] + options,
-                       osp.join(unit_dir, f'prune_{tag}.log'))
+            flags = ' '.join(self.prune_args(spec, seed))
+            self.log(f'  pruning {tag} ({flags})')
+            request = dict(input_size=int(self.cfg.suite.input_size),
+                           **self.prune_request(spec, seed),
+                           **self.finetune_request(run, options))
+            self._prune_tool(run.config, checkpoint, out, request, options,
+                             osp.join(unit_dir, f'prune_{tag}.log'))
         report = read_json(report_file)
         pruned_config = out[:-len('.pth')] + '.py'
         summary = self._test(pruned_config, out,
