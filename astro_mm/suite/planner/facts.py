@@ -8,6 +8,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
+from astro_mm.datasets import generate_demo_cifar, generate_demo_coco
+
 PRUNED_BACKBONES = ('PrunedResNet', 'PrunedBackbone')
 
 
@@ -39,14 +41,12 @@ def _generator_default(function: Callable, name: str):
 
 
 def _demo_cifar() -> DatasetFacts:
-    from astro_mm.datasets import generate_demo_cifar
     return DatasetFacts('demo CIFAR (generated)',
                         _generator_default(generate_demo_cifar, 'num_train'),
                         (32, 32, 3))
 
 
 def _demo_coco() -> DatasetFacts:
-    from astro_mm.datasets import generate_demo_coco
     width, height = _generator_default(generate_demo_coco, 'image_size')
     # the generator draws 1-5 objects per image
     return DatasetFacts('demo COCO (generated)',
