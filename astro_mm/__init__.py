@@ -8,7 +8,8 @@ registries known to mmengine and changes nothing else's behaviour:
   ``locations`` (see :mod:`astro_mm.registry`), which mmengine imports when
   a config first asks for an ``astro_mm.`` type. So ``import astro_mm``
   imports neither mmpretrain nor mmdet; they are imported where an astro_mm
-  component that subclasses theirs is built.
+  component that subclasses theirs is built. Without mmengine already
+  imported, ``import astro_mm`` imports neither mmengine nor torch either.
 * astro_mm's compatibility layer (safe checkpoint loading, atomic checkpoint
   writes, distributed training on CPU; see :mod:`astro_mm.compat`) is
   opt-in: astro_mm's tools call :func:`astro_mm.compat.apply_patches`, and
@@ -22,8 +23,6 @@ registries known to mmengine and changes nothing else's behaviour:
 """
 import sys
 
-from .registry import check_keys_on_build
-
 __version__ = '0.1.0'
 
 
@@ -35,12 +34,17 @@ def check_keys_in_library_registries() -> None:
     (``astro_mm.PrunedBackbone``, ``astro_mm.DenseNet_CIFAR``) and copy
     mmengine's build function when they are created: one imported after
     astro_mm.registry wrapped it copies the checking one; one imported
-    before is wrapped here (idempotent).
+    before is wrapped here, or when astro_mm.registry is first imported
+    (idempotent).
     """
-    for name in ('mmdet.registry', 'mmpretrain.registry'):
-        library = sys.modules.get(name)
-        if library is not None:
-            check_keys_on_build(library.MODELS)
+    from .registry import check_keys_in_loaded_libraries
+    check_keys_in_loaded_libraries()
 
 
-check_keys_in_library_registries()
+# With mmengine loaded (a config's custom_imports, a tool), the checks are
+# put in place at once. Without it they wait for the first import of
+# astro_mm.registry, which every astro_mm component (and astro_mm.compat)
+# makes, so that ``import astro_mm`` alone (the demo data generator,
+# astro_mm.datasets.demo_data) imports neither mmengine nor torch.
+if 'mmengine' in sys.modules:
+    check_keys_in_library_registries()

@@ -37,11 +37,12 @@ anything). The check is the build function of astro_mm's ``MODELS`` and
 ``HOOKS`` and wraps that of mmengine's root registries (which the runner
 builds the top-level model and the hooks with) and mmdet's and mmpretrain's
 ``MODELS`` (which build backbones such as ``astro_mm.PrunedBackbone``) once
-they are imported (:func:`astro_mm.check_keys_in_library_registries`); it
+they are imported (:func:`check_keys_in_loaded_libraries`); it
 acts on astro_mm's own types only, every other type is built exactly as
 before.
 """
 import inspect
+import sys
 from typing import Callable, Optional, Set
 
 from torch import nn
@@ -153,8 +154,19 @@ def check_keys_on_build(registry: Registry) -> None:
     registry.build_func = checked_build_func(registry.build_func)
 
 
+def check_keys_in_loaded_libraries() -> None:
+    """Make the ``MODELS`` of mmdet and mmpretrain, those already imported,
+    check astro_mm types' config keys (one imported later copies the
+    checking build function of mmengine's ``MODELS``)."""
+    for name in ('mmdet.registry', 'mmpretrain.registry'):
+        library = sys.modules.get(name)
+        if library is not None:
+            check_keys_on_build(library.MODELS)
+
+
 check_keys_on_build(MMENGINE_MODELS)
 check_keys_on_build(MMENGINE_HOOKS)
+check_keys_in_loaded_libraries()
 
 # every package of astro_mm.models that registers a model (astro_mm.models
 # itself imports nothing: its modulation parts are imported by the families)
@@ -167,8 +179,13 @@ MODELS = Registry(
         'astro_mm.models.heads', 'astro_mm.models.losses',
         'astro_mm.models.modulators'
     ])
+# the modules that register datasets: astro_mm.datasets itself imports
+# them only when used (it stays importable without mmdet / mmpretrain for
+# its demo data generators)
 DATASETS = Registry(
-    'dataset', parent=MMENGINE_DATASETS, locations=['astro_mm.datasets'])
+    'dataset', parent=MMENGINE_DATASETS, locations=[
+        'astro_mm.datasets.checked_coco', 'astro_mm.datasets.generated_cifar',
+        'astro_mm.datasets.holdout'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['astro_mm.datasets'])
 METRICS = Registry(

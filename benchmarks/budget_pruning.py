@@ -41,8 +41,8 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from astro_mm.benchmark import (SuiteRunner, build_rows, load_suite,  # noqa: E402
-                                prepare_data, to_markdown)
+from astro_mm.suite import (SuiteRunner, build_rows, load_suite,  # noqa: E402
+                            prepare_data, to_markdown)
 
 SUITE = 'configs/suites/budget-pruning_fashion-mnist.py'
 

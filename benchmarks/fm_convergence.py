@@ -134,7 +134,7 @@ def run_one(name: str, seed: int, work_root: str, config: str,
           '--cfg-options'] + options, osp.join(work_dir, 'test.log'))
     with open(osp.join(test_dir, 'metrics.json')) as f:
         top1 = json.load(f)['summary']['cls']['top1']
-    from astro_mm.benchmark.runner import machine_record
+    from astro_mm.suite.runner import machine_record
     atomic_write_bytes(json.dumps(dict(
         run=name, seed=seed, top1=top1, checkpoint=checkpoint,
         machine=machine_record(),
@@ -190,7 +190,7 @@ def main(argv=None):
     os.chdir(ROOT)
     epochs = config_epochs(args.config, args.runs)
     # as the study does: a fresh clone has no data/fashion_mnist/ yet
-    from astro_mm.benchmark.runner import prepare_data
+    from astro_mm.suite.runner import prepare_data
     prepare_data(['fashion_mnist'], log=log)
     work_root = osp.join(args.work_dir,
                          osp.splitext(osp.basename(args.config))[0])

@@ -4,7 +4,7 @@ A ``2xb8`` unit run by the suite with ``--launcher pytorch`` (2 processes,
 total batch 16; its first-iteration loss against one process at batch 16),
 the same unit through ``--launcher slurm`` against a stand-in ``srun``
 (its command line checked), and a ``tools/dist_train.sh`` run brought in
-with ``--import`` (:mod:`astro_mm.benchmark.launch_check`). The last line::
+with ``--import`` (:mod:`astro_mm.suite.launch_check`). The last line::
 
     launch: world_size=2 total_batch=16 loss_diff=<x> slurm_cmd_ok=<0|1> imported_ok=<0|1>
 
@@ -17,8 +17,8 @@ import json
 import os.path as osp
 import tempfile
 
-from astro_mm.benchmark.launch_check import (LOSS_TOLERANCE, check_line,
-                                             run_launch_check)
+from astro_mm.suite.launch_check import (LOSS_TOLERANCE, check_line,
+                                         run_launch_check)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

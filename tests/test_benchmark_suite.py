@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from astro_mm.benchmark import SuiteConfigError, load_suite
+from astro_mm.suite import SuiteConfigError, load_suite
 from conftest import ROOT, demo_coco_options
 
 SUITE = """
@@ -189,7 +189,7 @@ def test_every_suite_config_of_the_repo_loads():
 
 def _one_run_suite(tmp_path, text):
     """A suite config written from ``text``, and a quiet runner for it."""
-    from astro_mm.benchmark.runner import SuiteRunner
+    from astro_mm.suite.runner import SuiteRunner
     path = tmp_path / 'suite.py'
     path.write_text(text)
     cfg = load_suite(str(path), ROOT)
@@ -198,7 +198,7 @@ def _one_run_suite(tmp_path, text):
 
 
 def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
-    from astro_mm.benchmark.runner import ToolError
+    from astro_mm.suite.runner import ToolError
     _, cfg, runner = _one_run_suite(
         tmp_path,
         "suite = dict(name='x')\nruns = [dict(name='a', task='cls', "
@@ -217,12 +217,15 @@ def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
         runner._prune(run, 'c', run.prune.c, 'plain.pth', str(tmp_path), [],
                       {}, 2)
     args = calls[0]
-    assert args[0] == 'tools/prune.py' and '--coupled' in args
-    assert args[args.index('--method') + 1] == 'l1'
-    assert args[args.index('--budget') + 1] == '0.6'
-    assert args[args.index('--cost') + 1] == 'params'
+    # the pruning's arguments reach the tool as values, in a request file
+    with open(args[args.index('--request') + 1]) as f:
+        request = json.load(f)
+    assert args[0] == 'tools/prune.py' and request['coupled'] is True
+    assert request['method'] == 'l1'
+    assert request['budget'] == 0.6
+    assert request['cost'] == 'params'
     # the unit's seed, so that random's channels differ between seeds
-    assert args[args.index('--seed') + 1] == '2'
+    assert request['seed'] == 2
 
 
 def test_prune_specs_take_a_budget_in_either_measure_and_a_ranking_rule(
@@ -266,7 +269,7 @@ def test_prune_specs_take_a_budget_in_either_measure_and_a_ranking_rule(
 def test_a_prune_tag_can_skip_the_suites_finetune(tmp_path):
     """The papers' delta prune is reported as pruned, not fine-tuned; the
     other tags of the same run still get the suite's fine-tune."""
-    from astro_mm.benchmark.runner import write_json
+    from astro_mm.suite.runner import write_json
     path, cfg, runner = _one_run_suite(
         tmp_path,
         "suite = dict(name='x', finetune=dict(epochs=1))\nruns = [dict("
@@ -306,7 +309,7 @@ def test_a_unit_of_another_config_is_refused_not_reused(tmp_path):
     """A finished unit records its config; after the suite's run is pointed
     at another config, its old result (and checkpoints) is refused by name,
     not reported or resumed as the new config's."""
-    from astro_mm.benchmark.runner import write_json
+    from astro_mm.suite.runner import write_json
     config = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
     path, cfg, runner = _one_run_suite(
         tmp_path, "suite = dict(name='x')\nruns = [dict(name='a', "
@@ -345,7 +348,7 @@ def test_suite_cfg_options_reach_every_tool_and_are_recorded(tmp_path):
     """The suite's cfg_options go to every unit's tools after the seed and
     before the run's own (which win); a unit recorded with other suite
     options is refused, one recorded before they were recorded is taken."""
-    from astro_mm.benchmark.runner import write_json
+    from astro_mm.suite.runner import write_json
     config = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
     text = ("suite = dict(name='x', cfg_options=['optim_wrapper.dtype="
             "float32'])\nruns = [dict(name='a', task='cls', method='plain', "
@@ -378,7 +381,7 @@ def test_suite_cfg_options_reach_every_tool_and_are_recorded(tmp_path):
 def test_units_from_machines_with_and_without_bfloat16_are_flagged():
     """A study resumed on a CPU without native bfloat16 trains its autocast
     rows in float32: the report names the units of each kind."""
-    from astro_mm.benchmark.runner import machine_mix_warning
+    from astro_mm.suite.runner import machine_mix_warning
     native = dict(native_bfloat16=True)
     results = dict(plain=[dict(seed=0, machine=native),
                           dict(seed=1, machine=native)],
@@ -396,7 +399,7 @@ def test_validation_evaluates_every_network_on_the_validation_split(
     one and each fine-tuned one are also tested with ``--split val``, and
     their validation top-1 lands beside the test top-1 (which stays the
     test set's); without it no validation test runs."""
-    from astro_mm.benchmark.runner import write_json
+    from astro_mm.suite.runner import write_json
     text = ("suite = dict(name='x', finetune=dict(epochs=1){})\nruns = ["
             "dict(name='a', task='cls', method='plain', config='configs/"
             "resnet/resnet18_1xb64-3e_demo-cifar.py', prune=dict(f60=dict("

@@ -3,12 +3,14 @@ import hashlib
 import json
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from astro_mm.datasets import demo_data
+from astro_mm.datasets.demo_data import coco as demo_coco
 from astro_mm.datasets.demo_data import (CIFAR_CLASSES, COCO_CATEGORIES,
                                          MANIFEST_NAME, coco_area_bucket,
                                          generate_demo_cifar,
@@ -98,7 +100,7 @@ def test_interrupted_run_leaves_no_manifest_or_temp_files(
     root = tmp_path / 'coco'
     generate_demo_coco(root, seed=0, num_train=3, num_val=3)
     calls = []
-    real_png_bytes = demo_data._png_bytes
+    real_png_bytes = demo_coco._png_bytes
 
     def failing_png_bytes(img):
         calls.append(1)
@@ -106,7 +108,7 @@ def test_interrupted_run_leaves_no_manifest_or_temp_files(
             raise KeyboardInterrupt('simulated interruption')
         return real_png_bytes(img)
 
-    monkeypatch.setattr(demo_data, '_png_bytes', failing_png_bytes)
+    monkeypatch.setattr(demo_coco, '_png_bytes', failing_png_bytes)
     with pytest.raises(KeyboardInterrupt):
         generate_demo_coco(root, seed=1, num_train=3, num_val=3)
     # The old manifest was removed before writing started, so the half
@@ -114,7 +116,7 @@ def test_interrupted_run_leaves_no_manifest_or_temp_files(
     assert not (root / MANIFEST_NAME).exists()
     assert not [p for p in root.rglob('*') if '.tmp' in p.name]
 
-    monkeypatch.setattr(demo_data, '_png_bytes', real_png_bytes)
+    monkeypatch.setattr(demo_coco, '_png_bytes', real_png_bytes)
     manifest = generate_demo_coco(root, seed=1, num_train=3, num_val=3)
     assert manifest['seed'] == 1 and (root / MANIFEST_NAME).exists()
 
@@ -211,10 +213,10 @@ def test_painted_pixels_match_annotation_polygon(category):
     rng = np.random.default_rng(0)
     for bucket in ('small', 'medium', 'large'):
         for _ in range(3):
-            shape = demo_data._place(
-                rng, demo_data._sample_shape(rng, category, bucket, size),
+            shape = demo_coco._place(
+                rng, demo_coco._sample_shape(rng, category, bucket, size),
                 size)
-            painted = demo_data._coverage(shape.fill, shape.holes,
+            painted = demo_coco._coverage(shape.fill, shape.holes,
                                           size) >= 0.5
             polygon = np.round(shape.outline, 2).reshape(-1).tolist()
             annotated = mask_utils.decode(
@@ -370,3 +372,19 @@ def test_cifar_class_subset_rejects_unknown_names(tmp_path):
     with pytest.raises(ValueError, match='zebra'):
         generate_demo_cifar(tmp_path, num_train=4, num_test=2,
                             classes=('circle', 'zebra'))
+
+
+def test_demo_data_imports_no_torch_and_no_openmmlab_package():
+    """The generators, the package files above them and
+    tools/generate_demo_data.py (which imports them as a package) import
+    numpy and Pillow only: the demo data can be made before the stack is
+    installed."""
+    from conftest import ROOT
+    for load in ('import astro_mm.datasets.demo_data',
+                 'import runpy; runpy.run_path("tools/generate_demo_data.py")'):
+        code = (f'import sys\n{load}\n'
+                'print(sorted(name for name in sys.modules if name.split(".")'
+                '[0] in ("torch", "mmengine", "mmcv", "mmdet", "mmpretrain")))')
+        proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+        assert proc.stdout.strip() == '[]', (load, proc.stdout)

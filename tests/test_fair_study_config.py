@@ -9,7 +9,7 @@ import pytest
 
 from astro_mm.analysis.fair_study import (budget_reached_at, choose_settings,
                                           read_rows)
-from astro_mm.benchmark import load_suite
+from astro_mm.suite import load_suite
 from conftest import ROOT
 
 MAIN = osp.join(ROOT, 'configs', 'suites',

@@ -448,7 +448,7 @@ def test_pareto_front_keeps_only_undominated_points():
 def test_study_points_use_the_finetuned_top1_and_group_by_pruner():
     from mmengine.config import ConfigDict
 
-    from astro_mm.benchmark.figures import accuracy_points
+    from astro_mm.suite.figures import accuracy_points
 
     def stat(mean):
         return dict(mean=mean, std=0.5, n=3)
@@ -487,7 +487,7 @@ def test_et_curve_keeps_every_record_of_per_batch_alternation(tmp_path):
 def test_a_baseline_on_an_astro_network_is_its_own_group():
     from mmengine.config import ConfigDict
 
-    from astro_mm.benchmark.figures import accuracy_points
+    from astro_mm.suite.figures import accuracy_points
     stat = dict(mean=90.0, std=0.1, n=3)
     rows = [dict(method=m, label='R20', variant='pruned random_60 (random)',
                  pruner='random', params_M=0.16, top1=stat, paper={})

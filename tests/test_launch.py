@@ -1,4 +1,4 @@
-"""The suite's launchers (astro_mm.benchmark.launch), --import, and the
+"""The suite's launchers (astro_mm.suite.launch), --import, and the
 launch check on CPU (gloo)."""
 import os
 import sys
@@ -7,13 +7,13 @@ import threading
 import pytest
 from mmengine.config import Config
 
-from astro_mm.benchmark import SuiteConfigError, build_rows, load_suite
-from astro_mm.benchmark.import_run import config_differences, parse_unit
-from astro_mm.benchmark.launch import (GpuPool, LaunchError, LaunchSettings,
-                                       plan_batch, train_command)
-from astro_mm.benchmark.launch_check import (CONFIG, LOSS_TOLERANCE,
-                                             check_line, run_launch_check)
-from astro_mm.benchmark.table import to_markdown
+from astro_mm.suite import SuiteConfigError, build_rows, load_suite
+from astro_mm.suite.import_run import config_differences, parse_unit
+from astro_mm.suite.launch import (GpuPool, LaunchError, LaunchSettings,
+                                   plan_batch, train_command)
+from astro_mm.suite.launch_check import (CONFIG, LOSS_TOLERANCE,
+                                         check_line, run_launch_check)
+from astro_mm.suite.table import to_markdown
 from conftest import ROOT
 
 CIFAR_8XB16 = 'configs/resnet/resnet18-cifar_8xb16-200e_cifar10.py'

@@ -25,11 +25,11 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
 
-from astro_mm.benchmark import SuiteRunner, load_suite
-from astro_mm.benchmark.planner import (CostPlanner, PlanError, Schedule,
-                                        dataset_facts, phase_iterations,
-                                        plan_to_markdown, schedule_of,
-                                        without_geometry)
+from astro_mm.suite import SuiteRunner, load_suite
+from astro_mm.suite.planner import (CostPlanner, PlanError, Schedule,
+                                    dataset_facts, phase_iterations,
+                                    plan_to_markdown, schedule_of,
+                                    without_geometry)
 from astro_mm.engine import AlternationHook
 from conftest import ROOT
 

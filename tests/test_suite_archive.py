@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from astro_mm.benchmark import load_suite
-from astro_mm.benchmark.runner import SuiteRunner
+from astro_mm.suite import load_suite
+from astro_mm.suite.runner import SuiteRunner
 from conftest import ROOT
 
 SUITE = """

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from astro_mm.benchmark import SuiteConfigError, load_suite
-from astro_mm.benchmark.summary import summary_line, summary_values
+from astro_mm.suite import SuiteConfigError, load_suite
+from astro_mm.suite.summary import summary_line, summary_values
 from conftest import ROOT
 
 SUMMARY = dict(name='demo', values=dict(

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from astro_mm.benchmark import load_suite
-from astro_mm.benchmark.runner import SuiteRunner
+from astro_mm.suite import load_suite
+from astro_mm.suite.runner import SuiteRunner
 from conftest import ROOT
 
 SUITE = """
@@ -104,7 +104,7 @@ def test_tools_get_a_share_of_the_cores(tmp_path, monkeypatch):
 
 
 def test_workers_must_be_a_positive_integer(tmp_path):
-    from astro_mm.benchmark import SuiteConfigError
+    from astro_mm.suite import SuiteConfigError
     with pytest.raises(SuiteConfigError, match='suite.workers'):
         _runner(tmp_path, SUITE.replace('workers=2', 'workers=0'))
 
@@ -114,7 +114,7 @@ def test_a_prune_tag_added_to_a_finished_run_reopens_only_that_tag(
     """A finished unit whose run gains a prune tag (a control added after
     the study ran) is re-run for the new tag only: its training, tests and
     earlier tags are kept, its minutes add up."""
-    from astro_mm.benchmark.runner import write_json
+    from astro_mm.suite.runner import write_json
     text = SUITE.replace(
         "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py')",
         "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py', "
@@ -157,7 +157,7 @@ def test_report_of_a_study_in_progress_shows_what_finished(tmp_path):
     import subprocess
     import sys
 
-    from astro_mm.benchmark.runner import write_json
+    from astro_mm.suite.runner import write_json
     text = SUITE.replace(
         "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py')",
         "config='configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py', "
@@ -202,7 +202,7 @@ def test_worker_threads_read_configs_one_at_a_time(tmp_path, monkeypatch):
     import time
 
     from mmengine.config import Config
-    from astro_mm.benchmark.runner import read_config
+    from astro_mm.suite.runner import read_config
     original = Config.fromfile  # a staticmethod
     active, peak = [0], [0]
 
@@ -242,7 +242,7 @@ def test_listed_order_starts_units_as_the_suite_lists_them(tmp_path):
 
 
 def test_order_must_be_cost_or_listed(tmp_path):
-    from astro_mm.benchmark import SuiteConfigError
+    from astro_mm.suite import SuiteConfigError
     with pytest.raises(SuiteConfigError, match="suite.order.*'cost'"):
         _runner(tmp_path, SUITE.replace('workers=2)',
                                         "workers=2, order='fifo')"))

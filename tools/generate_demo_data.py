@@ -10,29 +10,14 @@ whose manifest already matches the parameters is left untouched unless
 ``--force`` is given.
 """
 import argparse
-import importlib.util
 import os
 import sys
 import time
 from pathlib import Path
 
-_DEMO_DATA = (Path(__file__).resolve().parents[1] / 'astro_mm' / 'datasets' /
-              'demo_data.py')
-
-
-def _load_demo_data():
-    """Import ``astro_mm/datasets/demo_data.py`` by path.
-
-    Importing it through the package would run ``astro_mm.datasets``'s
-    ``__init__``, which imports mmdet and mmpretrain; the generator needs
-    only numpy and Pillow, so data can be made before the full stack is
-    installed (and without installing astro_mm).
-    """
-    spec = importlib.util.spec_from_file_location('astro_mm_demo_data',
-                                                  _DEMO_DATA)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# numpy and Pillow only: neither this package nor the package files above it
+# import torch or an OpenMMLab package (tests/test_demo_data.py checks it)
+from astro_mm.datasets import demo_data as demo
 
 
 def parse_args(argv=None):
@@ -87,7 +72,6 @@ def _print_coco(manifest):
 
 def main(argv=None):
     args = parse_args(argv)
-    demo = _load_demo_data()
     out = Path(args.out)
     start = time.perf_counter()
 

@@ -165,10 +165,49 @@ def parse_args(argv=None):
         'inline, init_cfg loading OUT and the neck widths of a coupled '
         'prune: a standalone config mmdet\'s own tools/train.py runs '
         '(tools/emit_detector_config.py does it for an existing OUT)')
+    parser.add_argument(
+        '--request', metavar='REQUEST.json',
+        help='the other arguments as a JSON object (how tools/run_suite.py '
+        'passes them): keys are the flags\' names (budget, cost, method, '
+        'coupled, seed, finetune_epochs, ...; cfg_options a list of '
+        'key=value strings), values as the flags take them')
     args = parser.parse_args(argv)
+    if args.request:
+        read_request(parser, args)
     if (args.detector_config is None) != (args.emit is None):
         parser.error('--detector-config and --emit go together')
     return args
+
+
+def read_request(parser: argparse.ArgumentParser,
+                 args: argparse.Namespace) -> None:
+    """Set ``args`` from the request file ``args.request``: every value
+    converted and checked as its flag's (``type``, ``choices``;
+    ``cfg_options`` through DictAction), so a request means what the same
+    flags mean; a flag also given on the command line is an error."""
+    with open(args.request) as f:
+        request = json.load(f)
+    # the flags (argparse keeps them in _actions); the files stay on the
+    # command line
+    flags = {action.dest: action for action in parser._actions
+             if action.option_strings and
+             action.dest not in ('help', 'request', 'out')}
+    for key, value in request.items():
+        action = flags.get(key)
+        if action is None:
+            parser.error(f'{args.request}: unknown argument {key!r} '
+                         f'(known: {sorted(flags)})')
+        if getattr(args, key) != action.default:
+            parser.error(f'{args.request}: {key} is on the command line too')
+        if isinstance(action, DictAction):
+            action(parser, args, value)
+            continue
+        if value is not None and action.type is not None:
+            value = action.type(value)
+        if action.choices is not None and value not in action.choices:
+            parser.error(f'{args.request}: {key} must be one of '
+                         f'{list(action.choices)}, got {value!r}')
+        setattr(args, key, value)
 
 
 def is_algorithm(cfg: Config) -> bool:

@@ -1,8 +1,8 @@
-"""Run a benchmark suite: one command per table of the papers.
+"""Run a suite: one command per table of the papers.
 
 (Formerly ``tools/benchmark.py``, which remains an alias for a while.)
 
-A suite config (``configs/suites/*.py``, see :mod:`astro_mm.benchmark.suite`)
+A suite config (``configs/suites/*.py``, see :mod:`astro_mm.suite.config`)
 lists the runs of one table (method x backbone x task, seeds) and the
 paper's numbers for them. This command trains, tests, prunes, swaps the
 backbones into the detectors and evaluates every run through the repo's own
@@ -17,7 +17,7 @@ skipped, an interrupted training resumes from its last checkpoint.
 figures that need no weights, and trains nothing.
 
 ``--plan`` trains nothing: it costs the suite before any machine is booked
-(:mod:`astro_mm.benchmark.planner`): a few real training steps of each run
+(:mod:`astro_mm.suite.planner`): a few real training steps of each run
 on synthetic inputs of its config's shapes, on the GPU when torch sees one,
 projected to the full schedule (device-hours of every run, all seeds), into
 ``WORK_DIR/plan.md`` and ``plan.json``.
@@ -42,8 +42,8 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from astro_mm.benchmark import (SuiteRunner, build_rows, load_suite,  # noqa: E402
-                                prepare_data, to_csv, to_markdown)
+from astro_mm.suite import (SuiteRunner, build_rows, load_suite,  # noqa: E402
+                            prepare_data, to_csv, to_markdown)
 from astro_mm.compat import apply_patches, atomic_write_bytes  # noqa: E402
 
 # astro_mm's tools run with its compatibility layer (astro_mm.compat)
@@ -57,7 +57,7 @@ def log(message: str) -> None:
 
 
 def warn_machine_mix(results) -> None:
-    from astro_mm.benchmark.runner import machine_mix_warning
+    from astro_mm.suite.runner import machine_mix_warning
     message = machine_mix_warning(results)
     if message:
         log(f'WARNING: {message}')
@@ -84,7 +84,7 @@ def parse_args(argv=None):
                         'else 1)')
     launch = parser.add_argument_group(
         'launch', 'how the trainings run (default: the suite\'s keys; '
-        'astro_mm.benchmark.launch): a unit trains on the devices its '
+        'astro_mm.suite.launch): a unit trains on the devices its '
         'config names (NxbM), at most --gpus x --nodes; on other devices '
         'the lr scales with the total batch (auto_scale_lr)')
     launch.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
@@ -124,7 +124,7 @@ def parse_args(argv=None):
 
 def plan(runner, args) -> None:
     """``--plan``: cost every run, print and save the table."""
-    from astro_mm.benchmark.planner import CostPlanner, plan_to_markdown
+    from astro_mm.suite.planner import CostPlanner, plan_to_markdown
     planner = CostPlanner(runner, iters=args.plan_iters,
                           warmup=args.plan_warmup,
                           batch_size=args.plan_batch_size,
@@ -144,7 +144,7 @@ def main(argv=None):
     os.chdir(ROOT)
     cfg = load_suite(args.suite, root=ROOT)
     work_dir = args.work_dir or osp.join('work_dirs', 'suites', cfg.suite.name)
-    from astro_mm.benchmark.launch import LaunchSettings
+    from astro_mm.suite.launch import LaunchSettings
     launch = LaunchSettings.from_suite(
         cfg.suite, launcher=args.launcher, gpus=args.gpus, nodes=args.nodes,
         partition=args.partition, slurm_args=args.slurm_args,
@@ -152,7 +152,7 @@ def main(argv=None):
     runner = SuiteRunner(cfg, work_dir, ROOT, log=log, workers=args.workers,
                          launch=launch)
     if args.imports:
-        from astro_mm.benchmark.import_run import import_unit
+        from astro_mm.suite.import_run import import_unit
         for spec in args.imports:
             name, seed = import_unit(runner, spec)
             log(f'imported {spec.partition("=")[2]} as {name} seed {seed}')
@@ -176,7 +176,7 @@ def main(argv=None):
         print(to_markdown(cfg, rows), flush=True)
         warn_machine_mix(results)
         if not args.no_figures:
-            from astro_mm.benchmark.figures import make_figures
+            from astro_mm.suite.figures import make_figures
             make_figures(runner, rows, log=log, with_checkpoints=False)
         return
     start = time.time()
@@ -194,13 +194,13 @@ def main(argv=None):
     log(f'table: {out}.md, .csv, .json')
     warn_machine_mix(results)
     if not args.no_figures:
-        from astro_mm.benchmark.figures import make_figures
+        from astro_mm.suite.figures import make_figures
         make_figures(runner, rows, log=log)
     minutes = (time.time() - start) / 60
     log(f'done in {minutes:.1f} min')
     if cfg.suite.summary:
         # Last, so that scripts and RESULTS.md can quote the line verbatim.
-        from astro_mm.benchmark.summary import summary_line
+        from astro_mm.suite.summary import summary_line
         if runner.units_done_before:
             unit_minutes = sum(r.get('minutes', 0.) for rs in results.values()
                                for r in rs)

@@ -1,4 +1,4 @@
-"""Figures of the benchmark suite, saved as PNG (matplotlib, Agg).
+"""Figures of the suite, saved as PNG (matplotlib, Agg).
 
 One module per figure; each function takes plain inputs (work dirs, files,
 dicts) and returns the path of the PNG it wrote, so a benchmark runner can

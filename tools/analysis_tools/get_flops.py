@@ -31,7 +31,7 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from astro_mm.benchmark.complexity import config_complexity
+from astro_mm.suite.complexity import config_complexity
 from astro_mm.compat import apply_patches
 
 # astro_mm's tools run with its compatibility layer (astro_mm.compat)

@@ -3,8 +3,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from astro_mm.registry import HOOKS
-
-ROUND_UNITS = ('epoch', 'iter', 'batch')
+from ..round_schedule import ROUND_UNITS, alternates_per_batch, round_at
 
 
 @HOOKS.register_module()
@@ -18,7 +17,8 @@ class AlternationHook(Hook):
     W-step; rounds (of ``round_interval`` iterations) then only count the
     warm-up and carry the MNet's state and weight history. The round is
     derived from the runner's counters, so a resumed run lands in the round
-    it stopped in.
+    it stopped in. The rounds are :mod:`astro_mm.engine.round_schedule`'s,
+    which the cost planner projects over a schedule too.
 
     Args:
         round_unit (str): ``'epoch'``, ``'iter'`` or ``'batch'``.
@@ -37,8 +37,8 @@ class AlternationHook(Hook):
         self.round_interval = round_interval
 
     def round_of(self, runner) -> int:
-        count = runner.epoch if self.round_unit == 'epoch' else runner.iter
-        return count // self.round_interval + 1
+        return round_at(self.round_unit, self.round_interval, runner.epoch,
+                        runner.iter)
 
     def before_train(self, runner) -> None:
         model = self._algorithm(runner)
@@ -49,7 +49,8 @@ class AlternationHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self._algorithm(runner).set_round(
-            self.round_of(runner), per_batch=self.round_unit == 'batch')
+            self.round_of(runner),
+            per_batch=alternates_per_batch(self.round_unit))
 
     @staticmethod
     def _algorithm(runner):

@@ -25,10 +25,11 @@ import subprocess
 import sys
 from typing import Callable, List, Optional
 
-from .import_run import import_unit
+from astro_mm.datasets import generate_demo_cifar
+from .config import SuiteConfigError, load_suite
+from .import_run import import_unit, world_size_of
 from .launch import LaunchSettings
 from .runner import SuiteRunner
-from .suite import SuiteConfigError, load_suite
 from .table import build_rows, to_markdown
 
 CONFIG = 'configs/launch_check/resnet-tiny-gn_2xb8-1e_demo-cifar.py'
@@ -102,7 +103,6 @@ def first_loss(work_dir: str, key: str = 'loss_all_ranks') -> float:
 
 def world_size_logged(work_dir: str) -> Optional[int]:
     """``GPU number: N`` of the training's log (mmengine's world size)."""
-    from .import_run import world_size_of
     return world_size_of(work_dir)
 
 
@@ -143,7 +143,6 @@ def run_launch_check(work_dir: str, root: str,
     """Run the three checks in ``work_dir``; return their figures
     (``world_size``, ``total_batch``, ``loss_diff``, ``slurm_cmd_ok``,
     ``imported_ok``, and what they came from)."""
-    from astro_mm.datasets import generate_demo_cifar
     work_dir = osp.abspath(work_dir)
     data_root = osp.join(work_dir, 'data', 'demo_cifar')
     generate_demo_cifar(data_root, num_train=32, num_test=16)

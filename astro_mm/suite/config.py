@@ -15,7 +15,7 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
                                    # dict(epochs=N or share=0.2 of the
                                    # run's training epochs, lr=0.01)
         summary=None,              # the last line's values
-                                   # (astro_mm.benchmark.summary)
+                                   # (astro_mm.suite.summary)
         workers=1,                 # units run at once (each tool then
                                    # gets cores // workers threads)
         order='cost',              # the order units start in with
@@ -43,7 +43,7 @@ A suite config is an mmengine config file (``configs/suites/*.py``)::
         gpus=None, nodes=1,        # with GPUs per node, nodes, and for
         partition=None,            # SLURM its partition, more srun
         slurm_args='',             # options and --cpus-per-task
-        cpus_per_task=5)           # (astro_mm.benchmark.launch)
+        cpus_per_task=5)           # (astro_mm.suite.launch)
     runs = [
         dict(name='plain', task='cls', method='plain', label='ResNet-18',
              config='configs/resnet/resnet18_1xb64-3e_demo-cifar.py',
@@ -211,6 +211,39 @@ def load_suite(path: str, root: str = '.') -> Config:
             config file that does not exist, a det run whose backbone names
             no earlier cls run or prune tag.
     """
+    cfg = _read_suite_file(path)
+    suite = cfg.suite
+    _check_keys(path, 'suite', suite, SUITE_KEYS)
+    if 'name' not in suite:
+        _fail(path, 'suite.name', 'missing')
+    _fill_suite_defaults(suite)
+    _check_suite_values(path, suite)
+    if not cfg.runs:
+        _fail(path, 'runs', 'empty')
+    # cls run name -> its prune tags: what a later det run may take
+    cls_runs: Dict[str, List[str]] = {}
+    for i, run in enumerate(cfg.runs):
+        where = f'runs[{i}]' + (f' ({run["name"]})' if 'name' in run else '')
+        _check_run(path, where, run, cfg.runs[:i], cls_runs, root)
+        run.setdefault('label', run.name)
+        run.setdefault('seeds', list(suite.seeds))
+        run.setdefault('cfg_options', [])
+        run.setdefault('paper', {})
+        if run.task == 'cls':
+            _check_cls_run(path, where, run)
+            cls_runs[run.name] = list(run.prune)
+        else:
+            _check_det_run(path, where, run, cls_runs)
+    if suite.summary is not None:
+        problem = check_summary(suite.summary, [r.name for r in cfg.runs])
+        if problem:
+            _fail(path, 'suite.summary', problem)
+    return cfg
+
+
+def _read_suite_file(path: str) -> Config:
+    """The suite file, with ``suite`` and ``runs`` and no suite key at its
+    top level."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'suite config {path} does not exist')
     cfg = Config.fromfile(path)
@@ -223,10 +256,10 @@ def load_suite(path: str, root: str = '.') -> Config:
               'a suite setting at the top level of the file is ignored; '
               f'put it inside suite=dict(...) (suite keys: '
               f'{sorted(SUITE_KEYS)})')
-    suite = cfg.suite
-    _check_keys(path, 'suite', suite, SUITE_KEYS)
-    if 'name' not in suite:
-        _fail(path, 'suite.name', 'missing')
+    return cfg
+
+
+def _fill_suite_defaults(suite) -> None:
     suite.setdefault('title', suite.name)
     suite.setdefault('seeds', [0])
     suite.setdefault('prepare', [])
@@ -239,6 +272,10 @@ def load_suite(path: str, root: str = '.') -> Config:
     suite.setdefault('validation', False)
     suite.setdefault('order', 'cost')
     suite.setdefault('cfg_options', [])
+
+
+def _check_suite_values(path: str, suite) -> None:
+    """The values of ``suite`` (its keys checked, its defaults filled)."""
     if not isinstance(suite.cfg_options, (list, tuple)) or not all(
             isinstance(o, str) and '=' in o for o in suite.cfg_options):
         _fail(path, 'suite.cfg_options', 'must be a list of key=value '
@@ -267,58 +304,56 @@ def load_suite(path: str, root: str = '.') -> Config:
         if step not in PREPARE_STEPS:
             _fail(path, 'suite.prepare',
                   f'unknown step {step!r}, expected one of {PREPARE_STEPS}')
-    if not cfg.runs:
-        _fail(path, 'runs', 'empty')
-    cls_runs: Dict[str, List[str]] = {}
-    for i, run in enumerate(cfg.runs):
-        where = f'runs[{i}]' + (f' ({run["name"]})' if 'name' in run else '')
-        for key in ('name', 'task', 'config', 'method'):
-            if key not in run:
-                _fail(path, where, f'missing key {key!r}')
-        _check_keys(path, where, run, RUN_KEYS)
-        if run.task not in TASKS:
-            _fail(path, where, f'task must be one of {TASKS}, got {run.task!r}')
-        if run.method not in METHODS:
-            _fail(path, where,
-                  f'method must be one of {METHODS}, got {run.method!r}')
-        if run.name in cls_runs or any(
-                r.name == run.name for r in cfg.runs[:i]):
-            _fail(path, where, f'duplicate run name {run.name!r}')
-        if not osp.isfile(osp.join(root, run.config)):
-            _fail(path, where, f'config {run.config} does not exist')
-        run.setdefault('label', run.name)
-        run.setdefault('seeds', list(suite.seeds))
-        run.setdefault('cfg_options', [])
-        run.setdefault('paper', {})
-        if run.task == 'cls':
-            run.setdefault('prune', {})
-            run.setdefault('finetune_unpruned', False)
-            run.setdefault('archive_weights', False)
-            for tag, spec in run.prune.items():
-                _check_prune_spec(path, f'{where}.prune.{tag}', spec)
-                for flag in ('coupled', 'finetune'):
-                    if not isinstance(spec.get(flag, False), bool):
-                        _fail(path, f'{where}.prune.{tag}', f'{flag} must '
-                              f'be True or False, got {spec[flag]!r}')
-            cls_runs[run.name] = list(run.prune)
-        else:
-            if 'backbone' not in run:
-                _fail(path, where, "a det run needs backbone='RUN[:TAG]'")
-            source, _, tag = run.backbone.partition(':')
-            if source not in cls_runs:
-                _fail(path, f'{where}.backbone',
-                      f'{source!r} is not an earlier cls run '
-                      f'(known: {sorted(cls_runs)})')
-            if tag and tag not in cls_runs[source]:
-                _fail(path, f'{where}.backbone',
-                      f'{source} has no prune tag {tag!r} '
-                      f'(known: {cls_runs[source]})')
-            run.setdefault('metric', 'bbox')
-            if run.metric not in ('bbox', 'segm'):
-                _fail(path, f'{where}.metric',
-                      f"must be 'bbox' or 'segm', got {run.metric!r}")
-    if suite.summary is not None:
-        problem = check_summary(suite.summary, [r.name for r in cfg.runs])
-        if problem:
-            _fail(path, 'suite.summary', problem)
-    return cfg
+
+
+def _check_run(path: str, where: str, run, earlier_runs,
+               cls_runs: Dict[str, List[str]], root: str) -> None:
+    """What every run needs: its keys, task, method, a new name and an
+    existing config."""
+    for key in ('name', 'task', 'config', 'method'):
+        if key not in run:
+            _fail(path, where, f'missing key {key!r}')
+    _check_keys(path, where, run, RUN_KEYS)
+    if run.task not in TASKS:
+        _fail(path, where, f'task must be one of {TASKS}, got {run.task!r}')
+    if run.method not in METHODS:
+        _fail(path, where,
+              f'method must be one of {METHODS}, got {run.method!r}')
+    if run.name in cls_runs or any(r.name == run.name for r in earlier_runs):
+        _fail(path, where, f'duplicate run name {run.name!r}')
+    if not osp.isfile(osp.join(root, run.config)):
+        _fail(path, where, f'config {run.config} does not exist')
+
+
+def _check_cls_run(path: str, where: str, run) -> None:
+    """A cls run's defaults and its prune tags."""
+    run.setdefault('prune', {})
+    run.setdefault('finetune_unpruned', False)
+    run.setdefault('archive_weights', False)
+    for tag, spec in run.prune.items():
+        _check_prune_spec(path, f'{where}.prune.{tag}', spec)
+        for flag in ('coupled', 'finetune'):
+            if not isinstance(spec.get(flag, False), bool):
+                _fail(path, f'{where}.prune.{tag}', f'{flag} must '
+                      f'be True or False, got {spec[flag]!r}')
+
+
+def _check_det_run(path: str, where: str, run,
+                   cls_runs: Dict[str, List[str]]) -> None:
+    """A det run's backbone (an earlier cls run, or one of its prune tags)
+    and metric."""
+    if 'backbone' not in run:
+        _fail(path, where, "a det run needs backbone='RUN[:TAG]'")
+    source, _, tag = run.backbone.partition(':')
+    if source not in cls_runs:
+        _fail(path, f'{where}.backbone',
+              f'{source!r} is not an earlier cls run '
+              f'(known: {sorted(cls_runs)})')
+    if tag and tag not in cls_runs[source]:
+        _fail(path, f'{where}.backbone',
+              f'{source} has no prune tag {tag!r} '
+              f'(known: {cls_runs[source]})')
+    run.setdefault('metric', 'bbox')
+    if run.metric not in ('bbox', 'segm'):
+        _fail(path, f'{where}.metric',
+              f"must be 'bbox' or 'segm', got {run.metric!r}")

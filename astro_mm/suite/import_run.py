@@ -21,8 +21,9 @@ from typing import Dict, List, Tuple
 
 from mmengine.config import Config
 
+from .config import SuiteConfigError
 from .launch import lr_value, plan_batch
-from .suite import SuiteConfigError
+from .runner import options_dict, write_json
 
 # dotted keys (or their last part) that do not change what is trained
 IGNORED = ('work_dir', 'launcher', 'resume', 'load_from', 'env_cfg',
@@ -107,7 +108,6 @@ def import_unit(runner, spec: str) -> Tuple[str, int]:
             checkpoint in WORK_DIR, or a config that differs from the
             unit's (the message lists the differing keys).
     """
-    from .runner import _options_dict, write_json
     name, work_dir, seed = parse_unit(spec)
     run = runner.runs.get(name)
     if run is None or run.task != 'cls':
@@ -128,7 +128,7 @@ def import_unit(runner, spec: str) -> Tuple[str, int]:
                                f'of the run\'s seeds {list(run.seeds)}')
     options = runner.unit_options(run, seed)
     expected = Config.fromfile(osp.join(runner.root, run.config))
-    expected.merge_from_dict(_options_dict(options))
+    expected.merge_from_dict(options_dict(options))
     differences = config_differences(expected.to_dict(), found.to_dict())
     if differences:
         raise SuiteConfigError(

@@ -18,6 +18,8 @@ import os.path as osp
 from typing import Callable, Dict, List
 
 from .table import METHOD_NAMES, PRUNER_NAMES
+from astro_mm.analysis import (gradcam_compare, plot_et_curves,
+                               plot_p_histograms, plot_params_vs_accuracy)
 
 GRADCAM_IMAGES = ('skimage:chelsea', 'skimage:coffee', 'skimage:astronaut')
 P_HISTORY_FILE = 'p_history.npz'
@@ -80,8 +82,6 @@ def make_figures(runner, rows: List[dict], delta: float = 1e-3,
     """Draw every figure the suite's results allow; return name -> PNG.
     ``with_checkpoints=False`` (``--report``: units restored from an
     archive have no weights) skips the figures that load a model."""
-    from astro_mm.analysis import (gradcam_compare, plot_et_curves,
-                                   plot_p_histograms, plot_params_vs_accuracy)
     out_dir = osp.join(runner.work_dir, 'figures')
     figures = {}
     cls_rows = [r for r in rows if r['task'] == 'cls' and

@@ -1,7 +1,7 @@
-"""The benchmark suite: one config per table, run resumably by
+"""The suite: one config per table of the papers, run resumably by
 ``tools/run_suite.py``."""
+from .config import SuiteConfigError, load_suite
 from .runner import SuiteRunner, ToolError, prepare_data
-from .suite import SuiteConfigError, load_suite
 from .table import build_rows, to_csv, to_markdown
 
 __all__ = [

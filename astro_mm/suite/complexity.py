@@ -19,6 +19,7 @@ from astro_mm.compat import load_checkpoint_file
 from astro_mm.pruning.report import (budget_flops, flops,
                                             input_channels, mac_analyzer)
 from astro_mm.registry import MODELS
+from astro_mm.pruning import pruned_detector_config, sync_neck_widths
 
 
 def _parse_options(options: List[str]) -> dict:
@@ -82,7 +83,6 @@ def with_pruned_backbone(cfg: Config, checkpoint: str) -> Config:
         cfg (Config): A classifier, astro or detector config; not changed.
         checkpoint (str): The pruned checkpoint.
     """
-    from astro_mm.pruning import pruned_detector_config
     cfg = copy.deepcopy(cfg)
     if 'architecture' in cfg.model:  # an astro config: its TNet
         architecture = cfg.model.architecture
@@ -205,7 +205,6 @@ def config_complexity(cfg: Config, image_size: Union[int, Sequence[int]],
             backbone takes its pruned widths (:func:`with_pruned_backbone`)
             and its tensors.
     """
-    from astro_mm.pruning import sync_neck_widths
     if pruned is not None:
         cfg = with_pruned_backbone(cfg, pruned)
     model_cfg = copy.deepcopy(cfg.model)
