@@ -54,7 +54,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import astro_mm  # noqa: F401
-from astro_mm.engine.hooks import alternation_hook
+from astro_mm.engine import round_schedule
 from astro_mm.registry import HOOKS, MODELS
 
 ARCH = dict(
@@ -127,7 +127,8 @@ def build_astro(method: str, args, device: str) -> Arm:
         tnet=SGD, mnet=SGD))
     hook = HOOKS.build(dict(type='astro_mm.AlternationHook',
                             round_unit=args.round_unit,
-                            round_interval=args.round_interval))
+                            round_interval=args.round_interval,
+                            alternation=args.alternation))
     # the runner attributes the hook reads (no epochs in a stream of batches)
     runner = SimpleNamespace(
         model=algo, iter=0, epoch=0, max_iters=args.steps)
@@ -293,7 +294,7 @@ def run(method: str, args, device: str, batches) -> Dict[str, float]:
 
 
 def parse_args(argv=None):
-    units = [u for u in alternation_hook.ROUND_UNITS
+    units = [u for u in round_schedule.ROUND_UNITS
              if u not in UNSUPPORTED_UNITS]
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=60,
@@ -301,6 +302,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--round-unit', default='iter', choices=units,
                         help="the AlternationHook's round_unit")
+    parser.add_argument('--alternation', default='per_round',
+                        choices=round_schedule.ALTERNATIONS,
+                        help="the AlternationHook's alternation")
     parser.add_argument('--round-interval', type=int, default=6,
                         help='steps per round')
     parser.add_argument('--warmup-rounds', type=int, default=1,
@@ -320,7 +324,8 @@ def main(argv=None):
     init_default_scope('mmpretrain')
     print(f'device {device}, torch {torch.__version__}, threads '
           f'{torch.get_num_threads()}, batch {args.batch_size}, {args.steps} '
-          f'steps, round_unit {args.round_unit!r}, round every '
+          f'steps, round_unit {args.round_unit!r}, alternation '
+          f'{args.alternation!r}, round every '
           f'{args.round_interval} steps, R_TN {args.warmup_rounds}',
           flush=True)
     batches = make_batches(args.distinct_batches, args.batch_size)

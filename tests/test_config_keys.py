@@ -15,7 +15,7 @@ def test_hook_built_by_the_runner_registry():
                          round=3))
     assert str(err.value) == (
         "astro_mm.AlternationHook: unknown config keys ['round']; valid "
-        "keys: ['round_interval', 'round_unit']")
+        "keys: ['alternation', 'round_interval', 'round_unit']")
     hook = HOOKS.build(dict(type='astro_mm.ProbabilityHistoryHook',
                             interval=5))
     assert hook.interval == 5

@@ -129,7 +129,8 @@ default_hooks = dict(
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0, deterministic=True)
 custom_hooks = [
-    dict(type='astro_mm.AlternationHook', round_unit='batch', round_interval=2),
+    dict(type='astro_mm.AlternationHook', round_unit='iter', round_interval=2,
+         alternation='per_batch'),
     dict(type='astro_mm.ProbabilityHistoryHook', interval=2),
 ]
 model = dict(

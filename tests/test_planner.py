@@ -254,8 +254,14 @@ def test_phases_of_iteration_and_batch_rounds():
     rounds = AlternationHook(round_unit='iter', round_interval=100)
     assert phase_iterations(schedule, rounds, 2) == dict(
         warmup=200, phi=400, tnet=450)
-    per_batch = AlternationHook(round_unit='batch', round_interval=100)
+    per_batch = AlternationHook(round_unit='iter', round_interval=100,
+                                alternation='per_batch')
     assert phase_iterations(schedule, per_batch, 2) == dict(
+        warmup=200, batch=850)
+    # the former round_unit='batch' reads as the same schedule
+    legacy = AlternationHook(round_unit='batch', round_interval=100)
+    assert (legacy.round_unit, legacy.alternation) == ('iter', 'per_batch')
+    assert phase_iterations(schedule, legacy, 2) == dict(
         warmup=200, batch=850)
     # an epoch-based hook under an iteration-based loop never leaves round 1
     epochs = AlternationHook(round_unit='epoch')

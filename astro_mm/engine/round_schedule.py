@@ -5,18 +5,58 @@ AlternationHook` sets the round from it before every training step, and
 the cost planner (:mod:`astro_mm.suite.planner`) walks it over a whole
 schedule to weigh the phases; neither derives the rounds itself.
 
-Round r (1-based) is ``count // round_interval + 1``, where the count is
-the runner's epoch for ``round_unit='epoch'`` and its iteration for
-``'iter'`` and ``'batch'``. With ``'batch'`` (the authors' code) every step
-after the warm-up is a Phi-step then a W-step on the same batch; its rounds
-only count the warm-up. The phase a round is in is the algorithm's
-(:meth:`astro_mm.models.AlternatingAlgorithm.phase_of`).
+Two settings, each with one meaning:
+
+* ``round_unit`` (``'epoch'`` or ``'iter'``) and ``round_interval``: round r
+  (1-based) is ``count // round_interval + 1``, the count being the
+  runner's epoch or iteration;
+* ``alternation``: ``'per_round'`` (the papers' Algorithm 1: whole W- and
+  Phi-rounds alternate) or ``'per_batch'`` (the authors' code and the
+  budget-aware mode: every step after the warm-up is a Phi-step then a
+  W-step on the same batch, and rounds only count the warm-up).
+
+The phase a round is in is the algorithm's
+(:meth:`astro_mm.models.AlternatingAlgorithm.phase_of`). The former
+``round_unit='batch'``, which meant both iterations and per-batch
+alternation, is read as ``round_unit='iter', alternation='per_batch'``
+(:func:`resolve_alternation`).
 
 Pure Python: no torch, no mmengine.
 """
 from typing import Iterator, Optional, Tuple
 
-ROUND_UNITS = ('epoch', 'iter', 'batch')
+ROUND_UNITS = ('epoch', 'iter')
+ALTERNATIONS = ('per_round', 'per_batch')
+# the round unit that also switched the alternation, before ``alternation``
+LEGACY_BATCH_UNIT = 'batch'
+
+
+def resolve_alternation(round_unit: str, alternation: Optional[str]
+                        ) -> Tuple[str, str]:
+    """Check the settings; ``(round_unit, alternation)``.
+
+    ``alternation=None`` is ``'per_round'``, except after the former
+    ``round_unit='batch'``, which is read as ``('iter', 'per_batch')``.
+
+    Raises:
+        ValueError: An unknown value, or ``round_unit='batch'`` with an
+            ``alternation`` other than ``'per_batch'``.
+    """
+    if round_unit == LEGACY_BATCH_UNIT:
+        if alternation not in (None, 'per_batch'):
+            raise ValueError(
+                "round_unit='batch' is the former spelling of "
+                "round_unit='iter', alternation='per_batch'; it cannot take "
+                f'alternation={alternation!r}')
+        return 'iter', 'per_batch'
+    if round_unit not in ROUND_UNITS:
+        raise ValueError(f'round_unit must be one of {ROUND_UNITS}, got '
+                         f'{round_unit!r}')
+    alternation = 'per_round' if alternation is None else alternation
+    if alternation not in ALTERNATIONS:
+        raise ValueError(f'alternation must be one of {ALTERNATIONS}, got '
+                         f'{alternation!r}')
+    return round_unit, alternation
 
 
 def round_at(round_unit: str, round_interval: int, epoch: int,
@@ -24,7 +64,7 @@ def round_at(round_unit: str, round_interval: int, epoch: int,
     """The round (1-based) of the step at ``epoch`` / ``iteration``.
 
     Args:
-        round_unit (str): ``'epoch'``, ``'iter'`` or ``'batch'``.
+        round_unit (str): ``'epoch'`` or ``'iter'``.
         round_interval (int): Epochs / iterations per round.
         epoch (int): The runner's epoch (0-based; an iteration-based loop
             never advances it).
@@ -35,12 +75,6 @@ def round_at(round_unit: str, round_interval: int, epoch: int,
     return count // round_interval + 1
 
 
-def alternates_per_batch(round_unit: str) -> bool:
-    """Whether every step after the warm-up is a Phi-step and a W-step
-    (``round_unit='batch'``)."""
-    return round_unit == 'batch'
-
-
 def rounds_over(round_unit: str, round_interval: int, iters: int,
                 epochs: Optional[int] = None,
                 iters_per_epoch: Optional[int] = None
@@ -48,7 +82,7 @@ def rounds_over(round_unit: str, round_interval: int, iters: int,
     """The rounds a whole training schedule goes through, in order.
 
     Args:
-        round_unit (str): ``'epoch'``, ``'iter'`` or ``'batch'``.
+        round_unit (str): ``'epoch'`` or ``'iter'``.
         round_interval (int): Epochs / iterations per round.
         iters (int): Training steps of the schedule.
         epochs (int, optional): ``max_epochs`` of an epoch-based loop

@@ -2,7 +2,7 @@
 # (named alternating_* because the plain config they wrap already defines
 # optim_wrapper; each config assigns them):
 # - the hook that sets the round: one round per epoch, as the paper (the
-#   authors' code alternates every batch: round_unit='iter');
+#   authors' code alternates every batch: alternation='per_batch');
 # - one optimizer for the TNet plus one for the MNet (one per sub-astrocyte
 #   for MA-Net's chain), SGD lr 0.1 as the paper. A list of param_scheduler
 #   applies to every optimizer; a dict keyed tnet / mnet / mnet_a1... gives
@@ -39,7 +39,8 @@ model_wrapper_cfg = dict(
 # clipping (its per-unit decoder biases need steps that do not depend on the
 # size of the task gradient).
 budget_hook = dict(
-    type='astro_mm.AlternationHook', round_unit='batch', round_interval=100)
+    type='astro_mm.AlternationHook', round_unit='iter', round_interval=100,
+    alternation='per_batch')
 budget_optim_wrapper = dict(
     _delete_=True,
     constructor='astro_mm.AlternatingOptimWrapperConstructor',

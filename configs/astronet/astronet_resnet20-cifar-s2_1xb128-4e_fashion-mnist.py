@@ -19,6 +19,7 @@ model = dict(
     **dict(_base_.astronet_algorithm, warmup_rounds=1))
 optim_wrapper = _base_.alternating_optim_wrapper
 custom_hooks = [
-    dict(_base_.alternating_hook, round_unit='batch', round_interval=50),
+    dict(_base_.alternating_hook, round_unit='iter', round_interval=50,
+         alternation='per_batch'),
     dict(_base_.probability_history_hook, interval=100),
 ]

@@ -10,7 +10,7 @@ The algorithm owns the task network (TNet, weights W) and the modulator
   frozen;
 * ``tnet``:   odd r, W trains under the P of the final Phi-state, cached
   (the modulator stays off the TNet's hot path);
-* ``batch``:  the hook's ``round_unit='batch'`` (the authors' code): every
+* ``batch``:  the hook's ``alternation='per_batch'`` (the authors' code): every
   step is a Phi-step and then a W-step on the same batch, the W-step under
   the P the Phi-step just produced.
 

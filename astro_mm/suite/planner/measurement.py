@@ -236,11 +236,14 @@ def _check_built(runner, algorithm, cfg, config_path: str,
     hook = next((h for h in runner.hooks
                  if isinstance(h, AlternationHook)), None)
     expected = alternation_hook_of(cfg)
-    if (hook and (hook.round_unit, hook.round_interval)) != \
-            (expected and (expected.round_unit, expected.round_interval)):
+    if _settings(hook) != _settings(expected):
         raise PlanError(
             f'{config_path}: the runner\'s AlternationHook differs '
             'from the config\'s custom_hooks')
+
+
+def _settings(hook: Optional[AlternationHook]) -> Optional[tuple]:
+    return hook and (hook.round_unit, hook.round_interval, hook.alternation)
 
 
 def measure_config(cfg, config_path: str, phases: Dict[str, int],

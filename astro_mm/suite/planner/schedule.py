@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Optional
 
-from astro_mm.engine.round_schedule import alternates_per_batch, rounds_over
+from astro_mm.engine.round_schedule import rounds_over
 from ..launch import devices_of
 from .facts import PlanError, dataset_facts, type_name
 from astro_mm.models.algorithms.alternating import AlternatingAlgorithm
@@ -112,7 +112,7 @@ def phase_iterations(schedule: Schedule, hook, warmup_rounds: int
     if hook is None:
         counts[_phase_of(1, warmup_rounds)] = schedule.iters
     else:
-        per_batch = alternates_per_batch(hook.round_unit)
+        per_batch = hook.alternation == 'per_batch'
         for round_index, steps in rounds_over(
                 hook.round_unit, hook.round_interval, schedule.iters,
                 schedule.epochs, schedule.iters_per_epoch):
