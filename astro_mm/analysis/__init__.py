@@ -16,10 +16,10 @@ call it directly. ``tools/analysis_tools/`` has one command line per function.
 from .et_curves import plot_et_curves, read_et_curve, read_scalars
 from .gradcam import gradcam_compare, grad_cam, load_classifier, load_image
 from .p_histograms import plot_p_histograms
-from .params_accuracy import plot_params_vs_accuracy
+from .params_accuracy import load_rows, plot_params_vs_accuracy
 
 __all__ = [
     'plot_et_curves', 'read_et_curve', 'read_scalars', 'gradcam_compare',
     'grad_cam', 'load_classifier', 'load_image', 'plot_p_histograms',
-    'plot_params_vs_accuracy'
+    'plot_params_vs_accuracy', 'load_rows'
 ]
