@@ -19,20 +19,15 @@ Example::
     python benchmarks/autocast_speed.py [--rounds 3] [--steps 5]
 """
 import argparse
-import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
 from torch import nn
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from astro_mm.engine.optimizers.autocast_optim_wrapper import (  # noqa: E402
+from astro_mm.engine.optimizers.autocast_optim_wrapper import (
     AutocastOptimWrapper, native_bfloat16)
-from astro_mm.models.backbones import CIFARResNet  # noqa: E402
+from astro_mm.models.backbones import CIFARResNet
 
 
 class Classifier(nn.Module):

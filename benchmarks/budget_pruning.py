@@ -33,16 +33,15 @@ import argparse
 import os
 import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from astro_mm.apis import load_algorithm
+from astro_mm.suite import (SuiteRunner, build_rows, load_suite,
+                                prepare_data, to_markdown)
 
-from astro_mm.suite import (SuiteRunner, build_rows, load_suite,  # noqa: E402
-                            prepare_data, to_markdown)
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 SUITE = 'configs/suites/budget-pruning_fashion-mnist.py'
 
@@ -56,9 +55,6 @@ def bimodal_share(config: str, checkpoint: str, options) -> float:
     """Share of the modulated units with P < 0.05 or P > 0.95."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
-
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    from prune import load_algorithm
     cfg = Config.fromfile(config)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         algorithm = load_algorithm(cfg, checkpoint)

@@ -38,55 +38,17 @@ import json
 import math
 import os
 import os.path as osp
-import statistics
 import subprocess
 import sys
 import time
 
+from astro_mm.analysis.convergence_runs import (AUGMENTED_CONFIG, RUNS,
+                                                config_epochs, done_machines,
+                                                done_mean, run_options)
+from astro_mm.compat import atomic_write_bytes
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from astro_mm.compat import atomic_write_bytes  # noqa: E402
-
 CONFIG = 'configs/resnet/resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist.py'
-# the 1x_aug run's config: the given one with the longer schedules'
-# augmentation (the study's plain config keeps it as ``augmentation``)
-AUGMENTED_CONFIG = """_base_ = '{config}'
-train_pipeline = _base_.augmentation + [dict(type='PackInputs')]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-"""
-RUNS = ('1x', '2x', '1x_aug', '1x_fp32')
-
-
-def run_options(name: str, epochs: int) -> list:
-    """The ``--cfg-options`` that turn the config into run ``name``."""
-    if name == '2x':
-        return [f'train_cfg.max_epochs={2 * epochs}',
-                f'train_cfg.val_interval={2 * epochs}',
-                f'param_scheduler.1.T_max={2 * epochs}']
-    if name == '1x_fp32':
-        return ['optim_wrapper.dtype=float32']
-    return []
-
-
-def config_epochs(config: str, runs) -> int:
-    """The config's epochs, after checking that ``runs`` can be made of it:
-    its cosine spans them (what ``2x`` stretches), and ``1x_fp32`` needs an
-    autocast wrapper to switch to float32."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    epochs = cfg.train_cfg.max_epochs
-    cosine = cfg.param_scheduler[1]
-    if cosine.get('type') != 'CosineAnnealingLR' or \
-            cosine.get('T_max') != epochs:
-        raise ValueError(f'{config}: expected param_scheduler[1] a '
-                         f'CosineAnnealingLR with T_max = max_epochs '
-                         f'({epochs}), got {cosine}')
-    if '1x_fp32' in runs and 'dtype' not in cfg.optim_wrapper:
-        raise ValueError(f'{config}: run 1x_fp32 needs an autocast '
-                         'optim_wrapper (optim_wrapper.dtype); this config '
-                         'trains in float32 already: leave 1x_fp32 out')
-    return epochs
 
 
 def log(message: str) -> None:
@@ -141,32 +103,6 @@ def run_one(name: str, seed: int, work_root: str, config: str,
         minutes=round((time.time() - start) / 60, 2))).encode(), result_file)
     log(f'{name} seed {seed}: top-1 {top1:.2f}')
     return top1
-
-
-def done_mean(name: str, key: str, seeds, work_root: str) -> float:
-    """Mean of ``key`` ('top1' or 'minutes') of run ``name`` over the
-    seeds; nan unless every seed is done."""
-    values = []
-    for seed in seeds:
-        path = osp.join(work_root, f'{name}_seed{seed}', 'result.json')
-        if not osp.isfile(path):
-            return math.nan
-        with open(path) as f:
-            values.append(json.load(f)[key])
-    return statistics.mean(values)
-
-
-def done_machines(name: str, seeds, work_root: str) -> set:
-    """``machine.native_bfloat16`` of run ``name``'s finished seeds (None
-    for a result from before it was recorded)."""
-    record = set()
-    for seed in seeds:
-        path = osp.join(work_root, f'{name}_seed{seed}', 'result.json')
-        if osp.isfile(path):
-            with open(path) as f:
-                record.add(json.load(f).get('machine', {}).get(
-                    'native_bfloat16'))
-    return record
 
 
 def main(argv=None):

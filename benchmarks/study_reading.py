@@ -29,50 +29,14 @@ Example::
 """
 import argparse
 import glob
-import json
 import os.path as osp
 
-import numpy as np
-
-from astro_mm.analysis.et_curves import read_et_curve
+from astro_mm.analysis.converged_study import (BUDGETS, STAGES, STANDARD,
+                                               finetuned, p_summary,
+                                               read_json)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ARCHIVE = osp.join(ROOT, 'benchmarks', 'runs', 'converged-study_fashion-mnist')
-STANDARD = ('random', 'l1', 'bn_scale', 'taylor', 'group_norm')
-BUDGETS = ('60', '40')
-STAGES = ('layer1', 'layer2', 'layer3')
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def p_summary(archive, run):
-    """Mean P first / last, last range and count below 0.5, max e^t."""
-    history = np.load(osp.join(archive, run, 'seed0', 'p_history.npz'))
-    layers = [history[k] for k in history.files if k.startswith('p/')]
-    if not layers:
-        raise ValueError(f'{run}/seed0/p_history.npz holds no p/* arrays')
-    first = np.concatenate([p[0].ravel() for p in layers])
-    last = np.concatenate([p[-1].ravel() for p in layers])
-    try:
-        _, e_t = read_et_curve(osp.join(archive, run, 'seed0'))
-        e_t_max = f'{e_t.max():.2g}'
-    except ValueError:  # MA-Net logs no e^t
-        e_t_max = '-'
-    print(f'{run}: mean P {first.mean():.4f} -> {last.mean():.4f}, range '
-          f'{last.min():.3f}-{last.max():.3f}, below 0.5: '
-          f'{int((last < 0.5).sum())}/{last.size}, max e^t {e_t_max}')
-
-
-def finetuned(archive, run, seed, prune):
-    result = read_json(osp.join(archive, run, f'seed{seed}', 'result.json'))
-    try:
-        return result['pruned'][prune]['top1_finetuned']
-    except KeyError:
-        raise KeyError(f'{run}/seed{seed}/result.json has no fine-tuned '
-                       f'prune {prune!r}') from None
 
 
 def main(argv=None):
@@ -85,7 +49,7 @@ def main(argv=None):
 
     for run in ('astronet', 'manet', 'astronet_b60', 'astronet_b40',
                 'manet_b60', 'manet_b40'):
-        p_summary(args.archive, run)
+        print(p_summary(args.archive, run))
 
     print('removed per stage, seed 0 (% of prunable parameters, '
           + ' / '.join(STAGES) + '):')

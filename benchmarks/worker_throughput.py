@@ -25,11 +25,8 @@ Example::
 import argparse
 import json
 import os
-import os.path as osp
 import subprocess
 import sys
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def time_steps(stem_stride: int, threads: int, steps: int) -> float:
@@ -39,7 +36,6 @@ def time_steps(stem_stride: int, threads: int, steps: int) -> float:
     import torch
     from torch import nn
 
-    sys.path.insert(0, ROOT)
     from astro_mm.models.backbones import CIFARResNet
 
     torch.set_num_threads(threads)

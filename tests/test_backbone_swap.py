@@ -4,6 +4,7 @@ import torch
 from mmengine.config import Config
 
 from astro_mm.compat import load_checkpoint_file
+from helpers import assert_backbone_holds
 
 CONFIGS = [
     'configs/faster_rcnn/faster-rcnn_r18_fpn_200i_demo-coco.py',
@@ -29,13 +30,7 @@ def test_backbone_weights_equal_classification_checkpoint(
 
     source = load_checkpoint_file(cls_checkpoint)['state_dict']
     backbone = detector.backbone.state_dict()
-    expected = {
-        k[len('backbone.'):]: v
-        for k, v in source.items() if k.startswith('backbone.')
-    }
-    assert set(expected) == set(backbone), 'every backbone key is swapped'
-    for key, value in expected.items():
-        torch.testing.assert_close(backbone[key], value, msg=key)
+    assert_backbone_holds(backbone, source)  # every backbone key swapped
     # and the swap really changed the randomly initialised weights
     assert not torch.equal(before['layer1.0.conv1.weight'],
                            backbone['layer1.0.conv1.weight'])

@@ -3,7 +3,6 @@ two ranking rules, scope, function, rebuild, and tools/prune.py's flags."""
 import copy
 import json
 import os
-import sys
 
 import pytest
 import torch
@@ -11,28 +10,28 @@ from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 import astro_mm  # noqa: F401
+from astro_mm.apis import prune_checkpoint
 from astro_mm.families import inner_widths, resolve_family, strategy_for
 from astro_mm.pruning import (BASELINE_PRUNERS, baseline_scores,
                               prune_baseline)
 from astro_mm.pruning.report import flops
 from astro_mm.registry import MODELS
+from conftest import ROOT, run_tool
+from helpers import (BASELINE_METHODS, TINY_NUM_CLASSES,
+                     TINY_RESNET_OUT_CHANNELS, TINY_RESNETS,
+                     assert_backbone_holds, backbone_state,
+                     switch_off_removed_inner_channels, tiny_batches,
+                     tiny_classifier_config, tiny_plain_classifier)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-METHODS = ('random', 'l1', 'bn_scale', 'taylor', 'group_norm')
 # the fair study's network: ResNet-20 with a stride-2 stem on 28 px
 # Fashion-MNIST, fine-grained enough (one inner channel is at most 0.7 % of
 # its FLOPs) for every budget to be met within 0.01 in either measure
 STUDY = dict(type='astro_mm.CIFARResNet', depth=20, in_channels=1,
              stem_stride=2)
 STUDY_SIZE = 28
-BACKBONES = {
-    'resnet18-cifar': dict(type='mmpretrain.ResNet_CIFAR', depth=18,
-                           stem_channels=8, base_channels=8),
-    'resnet50-cifar': dict(type='mmpretrain.ResNet_CIFAR', depth=50,
-                           stem_channels=8, base_channels=8),
-}
-OUT_CHANNELS = {'resnet18-cifar': 64, 'resnet50-cifar': 256}
-NUM_CLASSES = 3
+# the plain CIFAR ResNets of the tiny ones
+BACKBONES = {name: TINY_RESNETS[name]
+             for name in ('resnet18-cifar', 'resnet50-cifar')}
 
 
 @pytest.fixture(autouse=True)
@@ -42,49 +41,16 @@ def mmpretrain_scope():
         yield
 
 
-def _config(name, backbone=None):
-    return dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=backbone or BACKBONES[name],
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=NUM_CLASSES,
-                  in_channels=OUT_CHANNELS[name]),
-        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
-                               num_classes=NUM_CLASSES))
-
-
-def _classifier(name, seed=0):
-    """A plain classifier with non-trivial batch norms, as after training."""
-    torch.manual_seed(seed)
-    model = MODELS.build(_config(name))
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.5, 0.5)
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
-    return model.eval()
-
-
-def _batches(count=2, size=2):
-    generator = torch.Generator().manual_seed(1)
-    return [dict(inputs=torch.rand(size, 3, 32, 32, generator=generator) *
-                 255,
-                 data_samples=[DataSample().set_gt_label(k % NUM_CLASSES)
-                               for k in range(size)])
-            for _ in range(count)]
-
-
 def _study_classifier(seed=0):
     """The study's ResNet-20 with non-trivial batch norms."""
     torch.manual_seed(seed)
     model = MODELS.build(dict(
         type='mmpretrain.ImageClassifier', backbone=STUDY,
         neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=NUM_CLASSES,
-                  in_channels=64),
+        head=dict(type='mmpretrain.LinearClsHead',
+                  num_classes=TINY_NUM_CLASSES, in_channels=64),
         data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
-                               num_classes=NUM_CLASSES)))
+                               num_classes=TINY_NUM_CLASSES)))
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.weight.data.uniform_(0.5, 1.5)
@@ -95,8 +61,8 @@ def _study_batches(count=2, size=2):
     generator = torch.Generator().manual_seed(1)
     return [dict(inputs=torch.rand(size, 1, STUDY_SIZE, STUDY_SIZE,
                                    generator=generator) * 255,
-                 data_samples=[DataSample().set_gt_label(k % NUM_CLASSES)
-                               for k in range(size)])
+                 data_samples=[DataSample().set_gt_label(
+                     k % TINY_NUM_CLASSES) for k in range(size)])
             for _ in range(count)]
 
 
@@ -134,21 +100,21 @@ def _inner_modules(backbone):
 
 
 def _prune(name, method, budget, **kwargs):
-    model = _classifier(name)
-    data = _batches() if method == 'taylor' else None
+    model = tiny_plain_classifier(name)
+    data = tiny_batches() if method == 'taylor' else None
     return model, prune_baseline(model, method, budget, data=data, **kwargs,
                                  plan=resolve_family(model.backbone, strict=True))
 
 
 def test_the_five_pruners_are_registered():
     # and the control of the studies, ``cost`` (tested below)
-    assert set(BASELINE_PRUNERS) == set(METHODS) | {'cost'}
+    assert set(BASELINE_PRUNERS) == set(BASELINE_METHODS) | {'cost'}
     assert [n for n, p in BASELINE_PRUNERS.items() if p.needs_data] == \
         ['taylor']
 
 
 @pytest.mark.parametrize('budget', [0.6, 0.4])
-@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('method', BASELINE_METHODS)
 @pytest.mark.parametrize('name', sorted(BACKBONES))
 def test_budget_is_met_and_only_inner_channels_change(name, method, budget):
     model, result = _prune(name, method, budget)
@@ -178,38 +144,21 @@ def test_budget_is_met_and_only_inner_channels_change(name, method, budget):
     with torch.no_grad():
         out = result.model(torch.randn(2, 3, 32, 32), mode='tensor')
         feats = backbone(torch.randn(2, 3, 32, 32))
-    assert out.shape == (2, NUM_CLASSES)
-    assert feats[-1].shape[1] == OUT_CHANNELS[name]
+    assert out.shape == (2, TINY_NUM_CLASSES)
+    assert feats[-1].shape[1] == TINY_RESNET_OUT_CHANNELS[name]
     # the input model is left as it was
     assert all(torch.equal(v, before[k])
                for k, v in model.state_dict().items())
 
 
-def _switch_off_removed_inner_channels(backbone, kept_per_block):
-    """Zero the norm affine of every inner channel a prune removed, so the
-    unpruned network computes what the pruned one does (entries that name
-    no block, the coupled stages, are left to the caller)."""
-    blocks = strategy_for(backbone).blocks(backbone)
-    for block_name, kept in kept_per_block.items():
-        if block_name not in blocks:
-            continue
-        block = blocks[block_name]
-        for i, keep in enumerate(kept, start=1):
-            norm = getattr(block, getattr(block, f'norm{i}_name'))
-            off = torch.ones(norm.num_features, dtype=torch.bool)
-            off[keep] = False
-            norm.weight.data[off] = 0
-            norm.bias.data[off] = 0
-
-
-@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('method', BASELINE_METHODS)
 @pytest.mark.parametrize('name', sorted(BACKBONES))
 def test_pruned_network_is_the_original_with_removed_channels_off(
         name, method):
     model, result = _prune(name, method, 0.6)
     # switch the removed channels off in the original: their norm outputs
     # 0, the ReLU keeps 0, the next conv reads nothing from them
-    _switch_off_removed_inner_channels(model.backbone, result.kept)
+    switch_off_removed_inner_channels(model.backbone, result.kept)
     inputs = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         expected = model(inputs, mode='tensor')
@@ -227,14 +176,10 @@ def test_rebuilt_from_widths_loads_the_pruned_checkpoint(name, tmp_path):
     # the backbone alone, widths read from the checkpoint's meta
     backbone = MODELS.build(dict(type='astro_mm.PrunedBackbone',
                                  base=BACKBONES[name], widths=str(path)))
-    own = {k[len('backbone.'):]: v for k, v in state.items()
-           if k.startswith('backbone.')}
-    backbone.load_state_dict(own, strict=True)
-    rebuilt = backbone.state_dict()
-    assert set(rebuilt) == set(own)
-    assert all(torch.equal(rebuilt[k], own[k]) for k in own)
+    backbone.load_state_dict(backbone_state(state), strict=True)
+    assert_backbone_holds(backbone.state_dict(), state)
     # the classifier, as the config written for a pruned checkpoint
-    model = MODELS.build(_config(name, dict(
+    model = MODELS.build(tiny_classifier_config(name, dict(
         type='astro_mm.PrunedResNet', base=BACKBONES[name],
         widths=result.widths))).eval()
     model.load_state_dict(state, strict=True)
@@ -263,7 +208,7 @@ def _hand_made_l1_layer(conv):
 
 
 def test_l1_keeps_exactly_the_highest_l1_filters():
-    model = _classifier('resnet18-cifar')
+    model = tiny_plain_classifier('resnet18-cifar')
     block = model.backbone.layer1[0]
     l1, l2 = _hand_made_l1_layer(block.conv1)
     # the next conv reads the low-L1 channels strongly: a group norm over
@@ -306,13 +251,13 @@ def test_random_is_seeded():
 
 def test_min_keep_keeps_a_share_of_every_layer():
     _, result = _prune('resnet18-cifar', 'l1', 0.4, min_keep=0.25)
-    full = inner_widths(_classifier('resnet18-cifar').backbone)
+    full = inner_widths(tiny_plain_classifier('resnet18-cifar').backbone)
     assert all(w >= f * 0.25 for b in full
                for w, f in zip(result.widths[b], full[b]))
 
 
-def test_refusals_name_the_problem():
-    model = _classifier('resnet18-cifar')
+def test_baseline_refusals_name_the_problem():
+    model = tiny_plain_classifier('resnet18-cifar')
     with pytest.raises(KeyError, match='group_norm'):
         prune_baseline(model, 'slimming', 0.6,
                        plan=resolve_family(model.backbone, strict=True))
@@ -391,7 +336,7 @@ def test_cost_control_removes_the_costliest_channels_first(measure):
 
 
 def test_cost_control_refuses_the_group_rule():
-    model = _classifier('resnet18-cifar')
+    model = tiny_plain_classifier('resnet18-cifar')
     with pytest.raises(ValueError, match=r"cost: rank='group' ranks nothing: "
                        r'its score is the same constant for every channel'):
         prune_baseline(model, 'cost', 0.6, rank='group',
@@ -399,7 +344,7 @@ def test_cost_control_refuses_the_group_rule():
 
 
 @pytest.mark.parametrize('measure', ['params', 'flops'])
-@pytest.mark.parametrize('method', METHODS + ('cost', ))
+@pytest.mark.parametrize('method', BASELINE_METHODS + ('cost', ))
 def test_every_pruner_meets_its_budget_in_its_measure(method, measure):
     """Within 0.01 under the budget, in the measure asked for, counted as
     the prune report counts it (parameters; multiply-adds of the convs and
@@ -458,19 +403,6 @@ def test_the_two_ranking_rules_allocate_differently():
     assert flops_cost['layer1'] > flops_cost['layer2'] > flops_cost['layer3']
 
 
-def _prune_tool(args):
-    """tools/prune.py's main, in this process, from the repository root."""
-    sys.path.insert(0, os.path.join(ROOT, 'tools'))
-    from prune import main
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        return main(args)
-    finally:
-        os.chdir(cwd)
-        sys.path.remove(os.path.join(ROOT, 'tools'))
-
-
 @pytest.fixture(scope='module')
 def plain_checkpoint(tmp_path_factory):
     """The study's plain config and a checkpoint of its (untrained)
@@ -491,28 +423,31 @@ def plain_checkpoint(tmp_path_factory):
 def test_prune_tool_takes_the_measure_and_the_rule(plain_checkpoint,
                                                    tmp_path):
     config, checkpoint = plain_checkpoint
-    common = [config, checkpoint, '--method', 'l1', '--recalibrate-batches',
-              '0', '--latency-repeats', '1', '--input-size', '28']
-    report = _prune_tool(common + ['--budget', '0.6', '--cost', 'flops',
-                                   '--rank', 'cost', '--out',
-                                   str(tmp_path / 'l1.pth')])
+    common = dict(method='l1', recalibrate_batches=0, latency_repeats=1,
+                  input_size=28)
+    report = prune_checkpoint(config, checkpoint, str(tmp_path / 'l1.pth'),
+                              budget=0.6, cost='flops', rank='cost',
+                              **common)
     written = json.loads((tmp_path / 'l1.json').read_text())
     assert (written['budget'], written['measure'], written['rank']) == \
         (0.6, 'flops', 'cost')
     assert 0.59 <= report['flops_ratio'] <= 0.6
     # --param-budget is --budget's former name; the default rule is l1's
-    alias = _prune_tool(common + ['--param-budget', '0.6', '--out',
-                                  str(tmp_path / 'alias.pth')])
+    run_tool('tools/prune.py', config, checkpoint, '--method', 'l1',
+             '--recalibrate-batches', '0', '--latency-repeats', '1',
+             '--input-size', '28', '--param-budget', '0.6', '--out',
+             str(tmp_path / 'alias.pth'))
+    alias = json.loads((tmp_path / 'alias.json').read_text())
     assert (alias['budget'], alias['measure'], alias['rank']) == \
         (0.6, 'params', 'group')
     assert 0.59 <= alias['params_ratio'] <= 0.6
     with pytest.raises(ValueError, match='--rank is for the baseline '
                        'pruners.*--method none ranks nothing'):
-        _prune_tool([config, checkpoint, '--method', 'none', '--rank',
-                     'cost', '--out', str(tmp_path / 'none.pth')])
+        prune_checkpoint(config, checkpoint, str(tmp_path / 'none.pth'),
+                         method='none', rank='cost')
     astro = os.path.join(
         ROOT, 'configs/manet/manet_resnet18-cifar_1xb64-3e_demo-cifar.py')
     with pytest.raises(ValueError, match='--method astro ranks P per unit '
                        'of cost'):
-        _prune_tool([astro, checkpoint, '--budget', '0.6', '--rank', 'group',
-                     '--out', str(tmp_path / 'astro.pth')])
+        prune_checkpoint(astro, checkpoint, str(tmp_path / 'astro.pth'),
+                         budget=0.6, rank='group')

@@ -10,94 +10,18 @@ import copy
 import numpy as np
 import pytest
 import torch
-from mmengine.optim import OptimWrapperDict
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
 from astro_mm.pruning import KeptCost, export_pruned
-from astro_mm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
-
-NUM_CLASSES = 4
-
+from helpers import (budget_optim_wrapper, budget_resnet20, quadrant_batch,
+                     randomize_batch_norms, removed_over_kept_cost)
 
 @pytest.fixture(autouse=True)
 def mmpretrain_scope():
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         torch.set_num_threads(1)
         yield
-
-
-def _architecture(depth=20, width=4):
-    return dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='astro_mm.CIFARResNet', depth=depth,
-                      in_channels=1, stem_channels=width,
-                      base_channels=width),
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=NUM_CLASSES,
-                  in_channels=4 * width),
-        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
-                               num_classes=NUM_CLASSES))
-
-
-MODULATORS = dict(
-    manet=dict(type='astro_mm.MANetModulator', num_astrocytes=3, num_lstm=2,
-               token_dim=16),
-    astronet=dict(type='astro_mm.AstroNetModulator', width=4, num_iters=2),
-    gates=dict(type='astro_mm.FreeLogitsModulator'))
-
-
-def _algorithm(modulator='manet', budget=None, seed=0, init_prob=None,
-               modulator_cfg=None, **kwargs):
-    torch.manual_seed(seed)
-    mod = dict(MODULATORS[modulator], **(modulator_cfg or {}))
-    if init_prob is not None:
-        mod['init_prob'] = init_prob
-    kwargs.setdefault('warmup_rounds', 0)
-    return MODELS.build(dict(type='astro_mm.AlternatingAlgorithm',
-                             architecture=_architecture(), modulator=mod,
-                             budget=budget, **kwargs))
-
-
-def _optim(algo, mnet_lr=3e-3):
-    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
-        type='astro_mm.AlternatingOptimWrapperConstructor',
-        optim_wrapper_cfg=dict(
-            tnet=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
-            mnet=dict(optimizer=dict(type='AdamW', lr=mnet_lr),
-                      clip_grad=dict(max_norm=1.0)),
-            per_astrocyte=True)))
-    return constructor(algo)
-
-
-def _batch(seed, size=16):
-    """A learnable toy task: the class is the brightest quadrant."""
-    from mmpretrain.structures import DataSample
-    gen = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, NUM_CLASSES, (size, ), generator=gen)
-    images = torch.rand(size, 1, 12, 12, generator=gen) * 60
-    for i, label in enumerate(labels.tolist()):
-        r, c = divmod(label, 2)
-        images[i, :, 6 * r:6 * r + 6, 6 * c:6 * c + 6] += 150
-    samples = [DataSample().set_gt_label(int(y)) for y in labels]
-    return dict(inputs=list(images.to(torch.uint8)), data_samples=samples)
-
-
-def _removed_over_kept_cost(algo):
-    """Mean cost (in the budget's measure) of the units the gates removed
-    over that of the units they kept."""
-    costs = torch.cat(algo.budget.cost.unit_costs(algo._split))
-    gates = torch.cat(algo.current_gates())
-    return float(costs[gates == 0].mean() / costs[gates == 1].mean())
-
-
-def _randomize_norms(module):
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.5, 0.5)
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 2.0)
 
 
 def _norm_buffers(module):
@@ -107,7 +31,7 @@ def _norm_buffers(module):
 
 # ------------------------------------------------------------- pruning
 def test_kept_cost_counts_exactly_what_pruning_leaves():
-    algo = _algorithm(budget=dict(target=0.6))
+    algo = budget_resnet20(budget=dict(target=0.6))
     cost = KeptCost(algo.family_plan, [layer.name for layer in algo.layers])
     assert cost.ratio([torch.ones(u) for u in algo._split]).item() == \
         pytest.approx(1.0)
@@ -124,7 +48,7 @@ def test_kept_cost_counts_exactly_what_pruning_leaves():
 
 def test_flops_budget_counts_the_macs_of_the_pruned_backbone():
     from astro_mm.pruning.report import flops
-    algo = _algorithm()
+    algo = budget_resnet20()
     algo.set_round(1)
     algo.cached_probs.copy_(torch.rand(algo.cached_probs.shape))
     algo.eval()
@@ -142,8 +66,8 @@ def test_flops_budget_counts_the_macs_of_the_pruned_backbone():
 
 def test_a_budget_never_zeroes_a_unit_it_cannot_remove():
     # paper mode: every conv but the stem is modulated, prunable or not
-    algo = _algorithm()
-    _randomize_norms(algo.architecture)
+    algo = budget_resnet20()
+    randomize_batch_norms(algo.architecture)
     algo.set_round(1)
     probs = torch.rand(algo.cached_probs.shape) * 0.9 + 0.05
     algo.cached_probs.copy_(probs)
@@ -166,7 +90,7 @@ def test_a_budget_never_zeroes_a_unit_it_cannot_remove():
 
 
 def test_budget_ranks_by_p_relative_to_cost_and_keeps_a_minimum_width():
-    algo = _algorithm()
+    algo = budget_resnet20()
     algo.set_round(1)
     algo.cached_probs.fill_(0.9)  # equal P: the costly units go first
     algo.eval()
@@ -183,7 +107,7 @@ def test_budget_ranks_by_p_relative_to_cost_and_keeps_a_minimum_width():
 
 # -------------------------------------------------------------- budget mode
 def test_budget_mode_modulates_only_prunable_units():
-    algo = _algorithm(budget=dict(target=0.6))
+    algo = budget_resnet20(budget=dict(target=0.6))
     names = [layer.name for layer in algo.layers]
     assert names == algo.family_plan.prunable_layer_names()
     assert all(name.endswith('conv1') for name in names)
@@ -193,11 +117,11 @@ def test_budget_mode_modulates_only_prunable_units():
 def test_budget_mode_meets_its_target_and_exports_the_gated_network(
         modulator):
     target = 0.6
-    algo = _algorithm(modulator, budget=dict(target=target))
-    optim = _optim(algo)
+    algo = budget_resnet20(modulator, budget=dict(target=target))
+    optim = budget_optim_wrapper(algo)
     for step in range(150):
         algo.set_round(step // 10 + 1, per_batch=True)
-        log = algo.train_step(_batch(step), optim)
+        log = algo.train_step(quadrant_batch(step), optim)
     assert log['phase'] == 3.0  # batch: a Phi-step and a W-step
     algo.eval()
     result = export_pruned(algo)
@@ -217,9 +141,10 @@ def test_budget_mode_meets_its_target_and_exports_the_gated_network(
     # removals are not cost-aware here (0.96 / 1.08 on seeds 0 / 1):
     # asserted in neither direction, measured.
     if modulator == 'astronet':
-        assert _removed_over_kept_cost(algo) >= 1.5
+        assert removed_over_kept_cost(algo) >= 1.5
     # and the pruned network learned the task (chance: 25 %)
-    held_out = result.model.data_preprocessor(_batch(10_000, size=64), False)
+    held_out = result.model.data_preprocessor(
+        quadrant_batch(10_000, size=64), False)
     with torch.no_grad():
         predictions = result.model(**held_out, mode='predict')
     correct = [int(p.pred_label) == int(p.gt_label) for p in predictions]
@@ -241,13 +166,13 @@ def test_the_multiplier_follows_r_minus_t_and_r_follows_the_multiplier(
     """Dual ascent on the equality r = t: lambda leaves 0 on the side of
     r - t, in both directions (a lambda >= 0 would stay at 0 below t), and
     the Phi-steps move r towards t."""
-    algo = _algorithm(modulator, budget=dict(target=target),
+    algo = budget_resnet20(modulator, budget=dict(target=target),
                       init_prob=init_prob)
-    optim = _optim(algo, mnet_lr=FAST_PHI_LR[modulator])
+    optim = budget_optim_wrapper(algo, mnet_lr=FAST_PHI_LR[modulator])
     algo.set_round(1, per_batch=True)
     ratios, multipliers = [], []
     for step in range(40):
-        log = algo.train_step(_batch(step), optim)
+        log = algo.train_step(quadrant_batch(step), optim)
         ratios.append(log['kept_ratio'])
         multipliers.append(log['multiplier'])
     side = 1 if init_prob > target else -1
@@ -268,13 +193,13 @@ def _trained_then_corrupted(modulator, budget, mnet_lr, mod_kwargs=None):
     network), then a quarter of every modulated layer's units made harmful
     (a random filter, its batch norm's scale and shift blown up): P that
     switches them off lowers the task loss."""
-    algo = _algorithm(modulator, budget=budget, warmup_rounds=1,
+    algo = budget_resnet20(modulator, budget=budget, warmup_rounds=1,
                       modulator_cfg=mod_kwargs)
-    optim = _optim(algo, mnet_lr=mnet_lr)
+    optim = budget_optim_wrapper(algo, mnet_lr=mnet_lr)
     algo.train()
     algo.set_round(1)
     for step in range(40):
-        algo.train_step(_batch(step), optim)
+        algo.train_step(quadrant_batch(step), optim)
     gen = torch.Generator().manual_seed(0)
     harmful = []
     with torch.no_grad():
@@ -316,13 +241,13 @@ def test_phi_steps_at_fixed_w_lower_the_task_loss(modulator, mode):
     algo, optim, harmful = _trained_then_corrupted(
         modulator, budget, 2 * FAST_PHI_LR[modulator],
         OWN_LOSSES_OFF.get(modulator))
-    held_out = algo.data_preprocessor(_batch(1_000, size=64), True)
+    held_out = algo.data_preprocessor(quadrant_batch(1_000, size=64), True)
     weights = {k: v.clone() for k, v in algo.architecture.state_dict().items()}
     algo.set_round(2)  # a Phi-round: W frozen
     assert algo.phase == 'phi'
     before = _data_loss(algo, held_out)
     for step in range(30):  # new batches, as in training
-        algo.train_step(_batch(2_000 + step), optim)
+        algo.train_step(quadrant_batch(2_000 + step), optim)
     after = _data_loss(algo, held_out)
     for key, value in algo.architecture.state_dict().items():
         assert torch.equal(value, weights[key]), key  # W did not move
@@ -339,18 +264,18 @@ def test_phi_steps_at_fixed_w_lower_the_task_loss(modulator, mode):
 
 def test_a_config_that_still_sets_sharpness_is_refused_saying_why():
     with pytest.raises(ValueError, match=r'budget\.sharpness was removed'):
-        _algorithm('gates', budget=dict(target=0.6, sharpness=(1, 50)))
+        budget_resnet20('gates', budget=dict(target=0.6, sharpness=(1, 50)))
     with pytest.raises(TypeError, match='sharp_ness'):
-        _algorithm('gates', budget=dict(target=0.6, sharp_ness=1))
+        budget_resnet20('gates', budget=dict(target=0.6, sharp_ness=1))
 
 
 def test_a_checkpoint_from_before_betas_removal_loads_with_its_gates():
-    algo = _algorithm('gates', budget=dict(target=0.6))
+    algo = budget_resnet20('gates', budget=dict(target=0.6))
     algo.set_round(1)
     algo.cached_probs.copy_(torch.rand(algo.cached_probs.shape))
     state = algo.state_dict()
     state['budget.sharpness'] = torch.tensor(50.)  # the old buffer
-    other = _algorithm('gates', budget=dict(target=0.6), seed=1)
+    other = budget_resnet20('gates', budget=dict(target=0.6), seed=1)
     missing, unexpected = other.load_state_dict(state, strict=True)
     assert not missing and not unexpected
     other.set_round(1)
@@ -360,8 +285,8 @@ def test_a_checkpoint_from_before_betas_removal_loads_with_its_gates():
 
 # ------------------------------------------------------------- alternation
 def test_phi_steps_leave_batch_norm_statistics_unchanged():
-    algo = _algorithm()
-    optim = _optim(algo)
+    algo = budget_resnet20()
+    optim = budget_optim_wrapper(algo)
     algo.train()
     algo.set_round(2)  # a Phi-round
     assert algo.phase == 'phi'
@@ -369,7 +294,7 @@ def test_phi_steps_leave_batch_norm_statistics_unchanged():
     params_before = {k: v.clone() for k, v in
                      algo.architecture.named_parameters()}
     modulator_before = copy.deepcopy(algo.modulator.state_dict())
-    algo.train_step(_batch(0), optim)
+    algo.train_step(quadrant_batch(0), optim)
     for key, value in _norm_buffers(algo.architecture).items():
         assert torch.equal(value, before[key]), key
     for key, value in algo.architecture.named_parameters():
@@ -379,18 +304,18 @@ def test_phi_steps_leave_batch_norm_statistics_unchanged():
     assert any(k.startswith('decoders') for k in moved)
     # a W-step does move them
     algo.set_round(3)
-    algo.train_step(_batch(1), optim)
+    algo.train_step(quadrant_batch(1), optim)
     assert any(not torch.equal(v, before[k])
                for k, v in _norm_buffers(algo.architecture).items())
 
 
 def test_a_w_round_uses_the_p_of_the_final_phi_state():
-    algo = _algorithm()
-    optim = _optim(algo)
+    algo = budget_resnet20()
+    optim = budget_optim_wrapper(algo)
     algo.train()
     algo.set_round(2)
     for step in range(3):
-        algo.train_step(_batch(step), optim)
+        algo.train_step(quadrant_batch(step), optim)
     final = copy.deepcopy(algo.modulator).eval()
     descriptors = algo._descriptors()
     previous = algo._rows(algo.previous_snapshot)
@@ -401,7 +326,7 @@ def test_a_w_round_uses_the_p_of_the_final_phi_state():
     handle = algo.architecture.backbone.register_forward_pre_hook(
         lambda *_: seen.append(torch.cat(algo.scaler.probs).clone()))
     algo.set_round(3)  # the W-round
-    algo.train_step(_batch(9), optim)
+    algo.train_step(quadrant_batch(9), optim)
     handle.remove()
     torch.testing.assert_close(seen[0], expected)
     # ... and only then the LSTM state moves on to the next round's
@@ -410,9 +335,9 @@ def test_a_w_round_uses_the_p_of_the_final_phi_state():
 
 
 def test_the_chain_updates_astrocytes_in_order_each_after_its_predecessors():
-    algo = _algorithm(joint='chain') if False else _algorithm()
+    algo = budget_resnet20(joint='chain') if False else budget_resnet20()
     assert algo.modulator.joint == 'chain'
-    optim = _optim(algo, mnet_lr=0.05)
+    optim = budget_optim_wrapper(algo, mnet_lr=0.05)
     algo.train()
     algo.set_round(2)
     events = []
@@ -437,7 +362,7 @@ def test_the_chain_updates_astrocytes_in_order_each_after_its_predecessors():
             return step(*args, **kwargs)
 
         wrapper.step = logged
-    algo.train_step(_batch(0), optim)
+    algo.train_step(quadrant_batch(0), optim)
     handle.remove()
     kinds = [e[0] if e[0] == 'forward' else e[1] for e in events]
     assert kinds == ['forward', 'mnet', 'mnet_a1', 'forward', 'mnet_a2',
@@ -451,14 +376,14 @@ def test_the_chain_updates_astrocytes_in_order_each_after_its_predecessors():
 
 
 def test_independent_astrocytes_step_together():
-    algo = _algorithm(modulator='manet')
+    algo = budget_resnet20(modulator='manet')
     algo.modulator.joint = 'independent'
     assert algo._chain(['mnet', 'mnet_a1', 'mnet_a2', 'mnet_a3']) == \
         [['mnet', 'mnet_a1', 'mnet_a2', 'mnet_a3']]
 
 
 def test_l_reg_sums_over_the_m_anchors():
-    algo = _algorithm()
+    algo = budget_resnet20()
     modulator = algo.modulator.train()
     summaries = torch.randn(3, modulator.num_astrocytes, 16)
     z = torch.nn.functional.normalize(
@@ -474,16 +399,17 @@ def test_l_reg_sums_over_the_m_anchors():
 
 def test_the_mnet_learns_from_the_task():
     # the task gradient reaches g1 / g2 / the LSTMs through the decoders
-    algo = _algorithm()
+    algo = budget_resnet20()
     algo.modulator.reg_weight = 0.
-    optim = _optim(algo)
+    optim = budget_optim_wrapper(algo)
     algo.train()
     algo.set_round(2)
-    algo.train_step(_batch(0), optim)  # after one step: gradients flowed
+    # after one step: gradients flowed
+    algo.train_step(quadrant_batch(0), optim)
     modulator = algo.modulator
     logits, _ = modulator(algo._descriptors(), algo._rows(
         algo.previous_snapshot))
-    data = algo.data_preprocessor(_batch(1), True)
+    data = algo.data_preprocessor(quadrant_batch(1), True)
     algo.scaler.probs = [torch.sigmoid(z) for z in logits]
     loss = sum(algo.architecture(**data, mode='loss').values())
     loss.backward()

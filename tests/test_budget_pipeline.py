@@ -3,16 +3,16 @@ tools/train.py (also with --amp) -> tools/prune.py (gates, recalibration,
 a fine-tuning config) -> tools/train.py on that config -> tools/test.py;
 and a baseline pruner on a plain network."""
 import json
-import os
-import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from astro_mm.apis import pruned_config
 from astro_mm.compat import load_checkpoint_file
 from conftest import ROOT, read_metrics, run_tool
+from helpers import prune_in_process
 
 TINY_BUDGET_MANET = """
 _base_ = '{root}/configs/manet/manet_resnet18_1xb64-3e_demo-cifar.py'
@@ -44,17 +44,10 @@ def _write(tmp_path, demo_root, name, unit='batch', budget='dict(target=0.6)'):
     return config
 
 
-def _prune_main(args):
-    """tools/prune.py's main in this process, as the CLI runs it."""
-    sys.path.insert(0, os.path.join(ROOT, 'tools'))
-    from prune import main as prune_main
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        with DefaultScope.overwrite_default_scope('mmpretrain'):
-            return prune_main(args)
-    finally:
-        os.chdir(cwd)
+def _prune(config, checkpoint, out, **options):
+    """tools/prune.py's flow in this process, as the CLI runs it."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return prune_in_process(config, checkpoint, out, **options)
 
 
 def _log_values(work_dir, key):
@@ -146,8 +139,6 @@ def test_amp_runs_an_astro_config_across_a_phase_change(demo_root, tmp_path):
 def test_pruned_config_fine_tunes_in_the_training_precision():
     """An astro run's fine-tune keeps the TNet wrapper's type and dtype
     (given once for both nets, as --amp does, or in ``tnet``)."""
-    sys.path.insert(0, os.path.join(ROOT, 'tools'))
-    from prune import pruned_config
     cfg = Config.fromfile(
         f'{ROOT}/configs/manet/'
         'manet-budget60_resnet20-cifar-s2_1xb128-4e_fashion-mnist.py')
@@ -183,14 +174,14 @@ def test_baseline_pruner_and_unpruned_finetune_from_a_plain_config(
     report = json.loads(out.with_suffix('.json').read_text())
     assert abs(report['params_ratio'] - 0.6) <= 0.02
     assert report['method'] == 'l1' and report['threshold'] is None
-    # the rest in this process: tools/prune.py's main, as the CLI runs it
+    # the rest in this process: tools/prune.py's flow, as the CLI runs it
     none = tmp_path / 'none.pth'
-    args = [PRETRAIN_CONFIG, cls_checkpoint, '--out', str(none),
-            '--recalibrate-batches', '0', '--latency-repeats', '1',
-            '--input-size', '32']
-    report = _prune_main(args + ['--method', 'none'])
+    options = dict(recalibrate_batches=0, latency_repeats=1, input_size=32)
+    report = _prune(PRETRAIN_CONFIG, cls_checkpoint, str(none),
+                    method='none', **options)
     with pytest.raises(ValueError, match='--method'):
-        _prune_main(args)  # a plain config names its baseline
+        # a plain config names its baseline
+        _prune(PRETRAIN_CONFIG, cls_checkpoint, str(none), **options)
     assert report['params_ratio'] == 1.0
     plain = load_checkpoint_file(cls_checkpoint)['state_dict']
     kept = load_checkpoint_file(str(none))['state_dict']
@@ -202,15 +193,14 @@ def test_a_baseline_prunes_an_astro_network_with_p_folded_in(budget_run):
     network (P folded into its weights), at the budget; at budget 1.0 it
     removes nothing and is exactly the unpruned astro export."""
     work = budget_run['work']
-    args = [str(budget_run['config']), str(budget_run['checkpoint']),
-            '--recalibrate-batches', '0', '--latency-repeats', '1',
-            '--input-size', '32']
-    report = _prune_main(args + ['--method', 'random', '--param-budget',
-                                 '0.6', '--out', str(work / 'random60.pth')])
-    full = _prune_main(args + ['--method', 'random', '--param-budget', '1.0',
-                               '--out', str(work / 'random100.pth')])
-    folded = _prune_main(args + ['--threshold', '0', '--out',
-                                 str(work / 'astro_t0.pth')])
+    trained = str(budget_run['config']), str(budget_run['checkpoint'])
+    options = dict(recalibrate_batches=0, latency_repeats=1, input_size=32)
+    report = _prune(*trained, str(work / 'random60.pth'), method='random',
+                    budget=0.6, **options)
+    full = _prune(*trained, str(work / 'random100.pth'), method='random',
+                  budget=1.0, **options)
+    folded = _prune(*trained, str(work / 'astro_t0.pth'), threshold=0.,
+                    **options)
     assert report['method'] == 'random'
     assert abs(report['params_ratio'] - 0.6) <= 0.02
     assert full['params_ratio'] == folded['params_ratio'] == 1.0

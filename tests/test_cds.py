@@ -14,6 +14,7 @@ from mmengine.registry import DefaultScope
 from astro_mm.compat import load_checkpoint_file
 from astro_mm.models.losses import supcon_loss
 from conftest import ROOT, run_tool
+from helpers import assert_backbone_holds
 
 DEMO_CONFIG = 'configs/cds/cds_resnet18_1xb64-3e_demo-cifar.py'
 DETECTOR_CONFIG = ('configs/faster_rcnn/'
@@ -375,12 +376,6 @@ def test_cds_backbone_loads_into_the_detector(cds_checkpoint):
     detector.init_weights()
 
     source = load_checkpoint_file(checkpoint)['state_dict']
-    expected = {
-        k[len('backbone.'):]: v
-        for k, v in source.items() if k.startswith('backbone.')
-    }
     backbone = detector.backbone.state_dict()
-    assert set(expected) == set(backbone), 'every backbone key is swapped'
-    for key, value in expected.items():
-        torch.testing.assert_close(backbone[key], value, msg=key)
+    assert_backbone_holds(backbone, source)  # every backbone key swapped
     assert not torch.equal(before, backbone['layer1.0.conv1.weight'])

@@ -1,8 +1,6 @@
 """Coupled pruning of the residual stream (astro and the Torch-Pruning
 baselines): function kept, removed channels' contributions exactly gone,
 budget met, checkpoint rebuilt from its meta (tools/prune.py --coupled)."""
-import copy
-import importlib.util
 from argparse import Namespace
 
 import pytest
@@ -11,20 +9,21 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import astro_mm  # noqa: F401
+from astro_mm.apis import prune_checkpoint
 from astro_mm.families import inner_widths, resolve_family, stage_widths
 from astro_mm.pruning import export_pruned, prune_baseline, silence_channels
 from astro_mm.pruning.coupled import STEM, neck_widths
 from astro_mm.registry import MODELS
 from conftest import ROOT
-from test_baseline_pruners import (METHODS, _batches,
-                                   _switch_off_removed_inner_channels)
-from test_baseline_pruners import _classifier as _plain_classifier
-from test_pruning import _algorithm
+from helpers import (BASELINE_METHODS, TINY_RESNETS, assert_backbone_holds,
+                     backbone_state, budget_resnet20,
+                     switch_off_removed_inner_channels, tiny_astronet,
+                     tiny_batches, tiny_plain_classifier)
 
 NAMES = ('resnet18-cifar', 'resnet50-cifar')
 # astro_stem: the stem modulated too, so that P ranks its channels (a group
 # of its own in ResNet-50, part of layer1's stream in ResNet-18)
-ALL_METHODS = ('astro', 'astro_stem') + METHODS
+ALL_METHODS = ('astro', 'astro_stem') + BASELINE_METHODS
 STEM_MODULATED = dict(modulated_layers=dict(exclude=[]))
 
 
@@ -38,12 +37,12 @@ def mmpretrain_scope():
 def _prune(name, method, budget, **kwargs):
     """(the unpruned network, its coupled prune); astro: the algorithm."""
     if method.startswith('astro'):
-        algo = _algorithm(name, **(STEM_MODULATED if method == 'astro_stem'
-                                   else {}))
+        algo = tiny_astronet(name, **(STEM_MODULATED
+                                      if method == 'astro_stem' else {}))
         return algo, export_pruned(algo, coupled=True, param_budget=budget,
                                    **kwargs)
-    model = _plain_classifier(name)
-    data = _batches() if method == 'taylor' else None
+    model = tiny_plain_classifier(name)
+    data = tiny_batches() if method == 'taylor' else None
     return model, prune_baseline(model, method, budget, data=data,
                                  coupled=True, **kwargs,
                                  plan=resolve_family(model.backbone, strict=True))
@@ -64,7 +63,7 @@ def _switch_off_removed(model, method, result):
     else:
         backbone = model.backbone
         # the stages are switched off below
-        _switch_off_removed_inner_channels(backbone, result.kept)
+        switch_off_removed_inner_channels(backbone, result.kept)
     silence_channels(backbone, result.removed_channels)
     return backbone
 
@@ -78,8 +77,8 @@ def _outputs(model, backbone, inputs):
 def test_a_coupled_prune_that_removes_nothing_keeps_the_function(method):
     name = 'resnet18-cifar'
     if method.startswith('astro'):
-        model = _algorithm(name, **(STEM_MODULATED if method == 'astro_stem'
-                                    else {}))
+        model = tiny_astronet(name, **(STEM_MODULATED
+                                       if method == 'astro_stem' else {}))
         result = export_pruned(model, threshold=0., coupled=True)
         backbone = model.architecture.backbone
     else:
@@ -174,20 +173,19 @@ def test_a_bottleneck_resnets_stem_is_a_group_of_its_own(method):
 
 
 def test_a_modulated_stem_joins_the_first_stages_astrocyte():
-    algo = _algorithm('resnet50-cifar', **STEM_MODULATED)
+    algo = tiny_astronet('resnet50-cifar', **STEM_MODULATED)
     groups = {layer.name: layer.group for layer in algo.layers}
     assert groups['conv1'] == groups['layer1.0.conv1'] == 'layer1'
 
 
 def test_coupled_needs_p_of_the_stage_writers_and_a_params_budget():
-    algo = _algorithm('resnet18-cifar')
+    algo = tiny_astronet('resnet18-cifar')
     with pytest.raises(ValueError, match='counts parameters only'):
         export_pruned(algo, param_budget=0.6, coupled=True, cost='flops',
                       input_shape=(3, 32, 32))
     # the budget-aware mode modulates inner units only: no P ranks the
     # stage channels
-    from test_budget_mode import _algorithm as _budget_algorithm
-    budget_algo = _budget_algorithm(budget=dict(target=0.6)).eval()
+    budget_algo = budget_resnet20(budget=dict(target=0.6)).eval()
     budget_algo.set_round(1)
     with pytest.raises(ValueError, match='none of them is modulated'):
         export_pruned(budget_algo, param_budget=0.6, coupled=True)
@@ -196,7 +194,6 @@ def test_coupled_needs_p_of_the_stage_writers_and_a_params_budget():
 @pytest.mark.parametrize('name', NAMES)
 def test_the_rebuilt_backbone_takes_its_stage_widths_from_the_meta(
         name, tmp_path):
-    from test_baseline_pruners import BACKBONES
     model, result = _prune(name, 'group_norm', 0.6)
     state = result.model.state_dict()
     path = tmp_path / 'coupled.pth'
@@ -205,27 +202,16 @@ def test_the_rebuilt_backbone_takes_its_stage_widths_from_the_meta(
                               stage_widths=result.stage_widths,
                               coupled=True)), path)
     backbone = MODELS.build(dict(type='astro_mm.PrunedBackbone',
-                                 base=BACKBONES[name], widths=str(path)))
-    own = {k[len('backbone.'):]: v for k, v in state.items()
-           if k.startswith('backbone.')}
-    backbone.load_state_dict(own, strict=True)
-    assert all(torch.equal(backbone.state_dict()[k], v)
-               for k, v in own.items())
+                                 base=TINY_RESNETS[name], widths=str(path)))
+    backbone.load_state_dict(backbone_state(state), strict=True)
+    assert_backbone_holds(backbone.state_dict(), state)
     assert dict(stage_widths(backbone)) == result.stage_widths
     # a width the backbone cannot have, named
     with pytest.raises(ValueError,
                        match="stage 'layer9'.*its stages: (stem, )?layer1"):
         MODELS.build(dict(type='astro_mm.PrunedBackbone',
-                          base=BACKBONES[name], widths=result.widths,
+                          base=TINY_RESNETS[name], widths=result.widths,
                           stage_widths={'layer9': 4}))
-
-
-def _prune_tool():
-    spec = importlib.util.spec_from_file_location(
-        'prune_tool', f'{ROOT}/tools/prune.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_prune_tool_coupled_writes_the_widths_and_a_loadable_config(
@@ -239,11 +225,9 @@ def test_prune_tool_coupled_writes_the_widths_and_a_loadable_config(
     ckpt = tmp_path / 'plain.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=3)), ckpt)
     out = tmp_path / 'pruned.pth'
-    _prune_tool().main([
-        f'{ROOT}/{config}', str(ckpt), '--method', 'l1', '--param-budget',
-        '0.6', '--coupled', '--out', str(out), '--recalibrate-batches', '0',
-        '--latency-repeats', '1', '--input-size', '32'
-    ])
+    prune_checkpoint(f'{ROOT}/{config}', str(ckpt), str(out), method='l1',
+                     budget=0.6, coupled=True, recalibrate_batches=0,
+                     latency_repeats=1, input_size=32)
     saved = torch.load(out, weights_only=True)
     meta = saved['meta']
     assert meta['coupled'] is True and meta['method'] == 'l1'
@@ -262,6 +246,6 @@ def test_prune_tool_coupled_writes_the_widths_and_a_loadable_config(
     assert all(torch.equal(rebuilt.state_dict()[k], v)
                for k, v in saved['state_dict'].items())
     with pytest.raises(ValueError, match='--method none'):
-        _prune_tool().main([
-            f'{ROOT}/{config}', str(ckpt), '--method', 'none', '--coupled',
-            '--out', str(tmp_path / 'none.pth')])
+        prune_checkpoint(f'{ROOT}/{config}', str(ckpt),
+                         str(tmp_path / 'none.pth'), method='none',
+                         coupled=True)

@@ -4,13 +4,15 @@ evaluate on the same first training images (--overfit); the demo
 detectors' AdamW variants change what their docstrings say; the mask probe
 refuses a missing file (no training here: the curves are in
 benchmarks/RESULTS.md)."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from astro_mm.analysis.detector_ap_curve import (overfit_options, read_curve,
+                                                 step_decay_options)
+from conftest import ROOT, run_tool
+
 ADAMW_CONDINST = 'configs/condinst/condinst_r18_fpn_adamw-800i_demo-coco.py'
 
 
@@ -41,17 +43,7 @@ def step_decays(cfg) -> list:
     return decays
 
 
-@pytest.fixture(scope='module')
-def ap_curve():
-    spec = importlib.util.spec_from_file_location(
-        'detector_ap_curve',
-        osp.join(ROOT, 'benchmarks', 'detector_ap_curve.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_curve_numbers_evaluations_by_their_order(ap_curve, tmp_path):
+def test_curve_numbers_evaluations_by_their_order(tmp_path):
     run = tmp_path / '20261203_000000' / 'vis_data'
     run.mkdir(parents=True)
     records = [
@@ -62,36 +54,36 @@ def test_curve_numbers_evaluations_by_their_order(ap_curve, tmp_path):
     ]
     (run / 'scalars.json').write_text(
         '\n'.join(json.dumps(r) for r in records))
-    assert ap_curve.read_curve(str(tmp_path), 'segm', 200) == {
+    assert read_curve(str(tmp_path), 'segm', 200) == {
         200: 0.8, 400: 6.2}
-    assert ap_curve.read_curve(str(tmp_path), 'bbox', 200) == {
+    assert read_curve(str(tmp_path), 'bbox', 200) == {
         200: 4.4, 400: 9.4}
 
 
-def test_a_variant_config_names_one_detector(ap_curve, capsys):
-    with pytest.raises(SystemExit):
-        ap_curve.main(['--detectors', 'condinst', 'boxinst',
-                       '--config', ADAMW_CONDINST])
-    assert 'exactly one' in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        ap_curve.main(['--detectors', 'condinst',
-                       '--config', 'configs/condinst/missing.py'])
-    assert 'no such file configs/condinst/missing.py' in \
-        capsys.readouterr().err
+def test_a_variant_config_names_one_detector():
+    proc = run_tool('benchmarks/detector_ap_curve.py', '--detectors',
+                    'condinst', 'boxinst', '--config', ADAMW_CONDINST,
+                    check=False)
+    assert proc.returncode == 2  # argparse's error
+    assert 'exactly one' in proc.stderr
+    proc = run_tool('benchmarks/detector_ap_curve.py', '--detectors',
+                    'condinst', '--config', 'configs/condinst/missing.py',
+                    check=False)
+    assert proc.returncode == 2
+    assert 'no such file configs/condinst/missing.py' in proc.stderr
 
 
-def test_curve_moves_only_a_fixed_step_decay(ap_curve):
+def test_curve_moves_only_a_fixed_step_decay():
     """The SGD demo configs' decay (fixed at 160 of 200) is moved to 80 %
     of the run; the AdamW configs' decay follows max_iters by itself."""
     sgd = 'configs/condinst/condinst_r18_fpn_200i_demo-coco.py'
-    assert ap_curve.step_decay_options(osp.join(ROOT, sgd), 600) == [
+    assert step_decay_options(osp.join(ROOT, sgd), 600) == [
         'param_scheduler.1.end=600', 'param_scheduler.1.milestones=[480]']
-    assert ap_curve.step_decay_options(
+    assert step_decay_options(
         osp.join(ROOT, ADAMW_CONDINST), 600) == []
 
 
-def test_overfit_trains_and_evaluates_on_the_same_first_images(
-        ap_curve, tmp_path):
+def test_overfit_trains_and_evaluates_on_the_same_first_images(tmp_path):
     root = tmp_path / 'demo_coco'
     (root / 'annotations').mkdir(parents=True)
     coco = dict(
@@ -108,7 +100,7 @@ def test_overfit_trains_and_evaluates_on_the_same_first_images(
         f'train_dataloader = dict(dataset=dict(data_root="{root}/", '
         'ann_file="annotations/instances_train.json", '
         'data_prefix=dict(img="train/")))\n')
-    options = ap_curve.overfit_options(str(config), str(tmp_path / 'run'), 2)
+    options = overfit_options(str(config), str(tmp_path / 'run'), 2)
     subset_file = str(tmp_path / 'run' / 'instances_train_first2.json')
     assert options == [
         f'train_dataloader.dataset.ann_file={subset_file}',
@@ -121,7 +113,7 @@ def test_overfit_trains_and_evaluates_on_the_same_first_images(
     with pytest.raises(
             ValueError,
             match='--overfit 4: .* has 3 training images; give 1 to 3'):
-        ap_curve.overfit_options(str(config), str(tmp_path / 'run'), 4)
+        overfit_options(str(config), str(tmp_path / 'run'), 4)
 
 
 def test_adamw_variants_change_only_optimizer_and_length():
@@ -178,13 +170,8 @@ def test_boxinst_mask_path_trains_at_a_tenth_of_the_rate():
     assert slow >= 3 and fast > slow
 
 
-def test_instance_mask_probe_names_a_missing_file(capsys):
-    spec = importlib.util.spec_from_file_location(
-        'instance_mask_probe',
-        osp.join(ROOT, 'benchmarks', 'instance_mask_probe.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with pytest.raises(SystemExit):
-        module.main([ADAMW_CONDINST, 'work_dirs/missing/iter_800.pth'])
-    assert 'no such file work_dirs/missing/iter_800.pth' in \
-        capsys.readouterr().err
+def test_instance_mask_probe_names_a_missing_file():
+    proc = run_tool('benchmarks/instance_mask_probe.py', ADAMW_CONDINST,
+                    'work_dirs/missing/iter_800.pth', check=False)
+    assert proc.returncode == 2  # argparse's error
+    assert 'no such file work_dirs/missing/iter_800.pth' in proc.stderr

@@ -4,7 +4,6 @@ training and holds the removed channels exactly dead from then on, also
 across resumes; tools/prune.py --method early removes them without changing
 what the network computes."""
 import argparse
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -17,6 +16,7 @@ from mmpretrain.structures import DataSample
 from torch.utils.data import Dataset
 
 import astro_mm  # noqa: F401
+from astro_mm.apis import prune_checkpoint
 from astro_mm.families import resolve_family
 from astro_mm.compat import load_checkpoint_file
 from astro_mm.engine.hooks import EarlyPruningHook, early_pruning_hook
@@ -335,14 +335,6 @@ def test_suite_overrides_reach_the_hook():
         budget=0.4, measure='params', rank=None, seed=2, input_size=28)
 
 
-def _prune_tool():
-    spec = importlib.util.spec_from_file_location(
-        'prune_tool', osp.join(ROOT, 'tools/prune.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_prune_tool_removes_the_dead_channels(tmp_path):
     """The study's config and network (ResNet-20, 28 px, FLOPs budget):
     trained 3 steps, taylor at step 2; tools/prune.py --method early gives
@@ -359,10 +351,9 @@ def test_prune_tool_removes_the_dead_channels(tmp_path):
                      model=cfg.model.to_dict(), size=28)
     runner.train()
     out = str(tmp_path / 'pruned.pth')
-    report = _prune_tool().main([
-        CONFIG, str(tmp_path / 'work' / 'iter_3.pth'), '--method', 'early',
-        '--out', out, '--recalibrate-batches', '0', '--latency-repeats',
-        '1', '--input-size', '28'])
+    report = prune_checkpoint(
+        CONFIG, str(tmp_path / 'work' / 'iter_3.pth'), out, method='early',
+        recalibrate_batches=0, latency_repeats=1, input_size=28)
     assert report['early_pruning']['method'] == 'taylor'
     assert report['method'] == 'early' and report['measure'] == 'flops'
     # the prune the hook logged is the one the tool made

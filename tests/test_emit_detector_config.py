@@ -11,6 +11,7 @@ from mmengine.registry import DefaultScope
 from astro_mm.families import resolve_family
 from astro_mm.pruning import prune_baseline, pruned_detector_config
 from conftest import ROOT, demo_coco_options, run_tool
+from helpers import assert_backbone_holds
 
 CLASSIFIER = 'configs/resnet/resnet18_1xb64-3e_demo-cifar.py'
 DETECTOR = 'configs/faster_rcnn/faster-rcnn_r18_fpn_200i_demo-coco.py'
@@ -85,13 +86,7 @@ def test_emitted_config_trains_under_mmengine_from_the_pruned_weights(
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     source = torch.load(ckpt, weights_only=True)['state_dict']
-    expected = {k[len('backbone.'):]: v for k, v in source.items()
-                if k.startswith('backbone.')}
-    backbone = torch.load(trained, weights_only=True)
-    assert set(backbone) == set(expected)
-    different = [k for k, v in backbone.items()
-                 if not torch.equal(v, expected[k])]
-    assert not different, different[:5]
+    assert_backbone_holds(torch.load(trained, weights_only=True), source)
 
 
 def test_a_config_without_astro_mm_gets_its_import(coupled_checkpoint):

@@ -20,6 +20,7 @@ from astro_mm.pruning.coupled import (build_graph, example_inputs,
 from astro_mm.pruning.slicing import prune_conv, prune_norm
 from astro_mm.pruning.strategies import PruningStrategy, layer_cost_terms
 from astro_mm.registry import FAMILIES, MODELS
+from helpers import assert_rebuilds_from_widths
 
 DELTA = 0.3
 
@@ -218,14 +219,8 @@ def test_toy_family_prunes_through_export_and_rebuilds(toy_family):
 
     # rebuilt from its widths by astro_mm.PrunedBackbone, as a detector
     # config would, and loaded strictly from the pruned weights
-    rebuilt = MODELS.build(dict(type='astro_mm.PrunedBackbone',
-                                base=dict(type='astro_mm.ToyTwoStageNet'),
-                                widths=result.widths))
-    rebuilt.load_state_dict(result.model.backbone.state_dict())
-    rebuilt.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(rebuilt(inputs)[0],
-                                   result.model.backbone(inputs)[0])
+    assert_rebuilds_from_widths(result, dict(type='astro_mm.ToyTwoStageNet'),
+                                inputs)
 
 
 def test_toy_family_meets_a_parameter_budget(toy_family):

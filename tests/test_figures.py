@@ -1,5 +1,4 @@
 """The benchmark figures (astro_mm.analysis) and the P history behind them."""
-import importlib.util
 import json
 import os.path as osp
 import shutil
@@ -411,14 +410,6 @@ def test_params_vs_accuracy_png_depends_on_rows(tmp_path):
 
 
 # --------------------------------------------------------- command lines
-def _tool(name):
-    path = osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'analysis_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_command_lines_write_their_figures(astronet_run, classifiers, tmp_path):
     rows_file = tmp_path / 'rows.json'
     rows_file.write_text(json.dumps(dict(rows=ROWS)))
@@ -433,7 +424,7 @@ def test_command_lines_write_their_figures(astronet_run, classifiers, tmp_path):
     }
     for name, args in calls.items():
         out = str(tmp_path / 'figs' / f'{name}.png')
-        _tool(name).main([*args, '--out', out])
+        run_tool(f'tools/analysis_tools/{name}.py', *args, '--out', out)
         read_png(out)
     shutil.rmtree(tmp_path / 'figs')
 

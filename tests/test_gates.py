@@ -20,8 +20,8 @@ from astro_mm.models.modulators import FreeLogitsModulator
 from astro_mm.pruning import export_pruned
 from astro_mm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from conftest import ROOT, run_tool
-from test_budget_mode import (_algorithm, _batch, _optim,
-                              _removed_over_kept_cost)
+from helpers import (budget_optim_wrapper, budget_resnet20, quadrant_batch,
+                     removed_over_kept_cost)
 
 STUDY = ('resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist-holdout5k.py')
 MEASURES = [('params', 60), ('params', 40), ('flops', 60), ('flops', 40)]
@@ -35,7 +35,7 @@ def mmpretrain_scope():
 
 
 def _gates(budget, seed=0, **modulator):
-    return _algorithm('gates', budget=budget, seed=seed, **modulator)
+    return budget_resnet20('gates', budget=budget, seed=seed, **modulator)
 
 
 # ------------------------------------------------------------- the modulator
@@ -64,7 +64,7 @@ def test_free_logits_start_where_the_mnets_start_and_read_no_descriptor():
 
 def test_the_constructor_gives_the_free_logits_one_optimizer():
     algo = _gates(dict(target=0.6))
-    optim = _optim(algo, mnet_lr=0.05)
+    optim = budget_optim_wrapper(algo, mnet_lr=0.05)
     assert sorted(optim.keys()) == ['mnet', 'tnet']
     stepped = {id(p) for group in optim['mnet'].optimizer.param_groups
                for p in group['params']}
@@ -82,10 +82,10 @@ def test_gates_meet_the_target_and_export_the_gated_network(cost):
     algo = _gates(budget)
     # Adam moves a free logit by about lr per step: 0.1 takes it across
     # the threshold from P = 0.95 (logit 2.9) in ~30 steps
-    optim = _optim(algo, mnet_lr=0.1)
+    optim = budget_optim_wrapper(algo, mnet_lr=0.1)
     for step in range(150):
         algo.set_round(step // 10 + 1, per_batch=True)
-        log = algo.train_step(_batch(step), optim)
+        log = algo.train_step(quadrant_batch(step), optim)
     assert log['phase'] == 3.0
     algo.eval()
     result = export_pruned(algo)  # at the gate threshold
@@ -103,7 +103,7 @@ def test_gates_meet_the_target_and_export_the_gated_network(cost):
     gates = torch.cat(algo.current_gates())
     assert torch.equal(torch.cat(result.probs), gates)
     # cost-aware in the budget's own measure: costlier units went
-    assert _removed_over_kept_cost(algo) >= 1.15
+    assert removed_over_kept_cost(algo) >= 1.15
     inputs = torch.randn(3, 1, 12, 12)
     with torch.no_grad():
         expected = algo(inputs, mode='tensor')

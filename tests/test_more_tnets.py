@@ -21,6 +21,7 @@ from astro_mm.models.modulated import (ModulatedLayer, UnitScaler,
 from astro_mm.pruning import export_pruned
 from astro_mm.registry import MODELS
 from conftest import ROOT
+from helpers import assert_rebuilds_from_widths
 
 NUM_CLASSES = 3
 BACKBONES = {
@@ -315,7 +316,7 @@ def _pruning_algorithm(name, seed=0):
 
 
 @pytest.mark.parametrize('name', PRUNED)
-def test_pruned_network_computes_the_thresholded_modulated_one(name):
+def test_pruned_other_tnet_computes_the_thresholded_modulated_one(name):
     algo = _pruning_algorithm(name)
     inputs = torch.randn(2, 3, 32, 32)
     result = export_pruned(algo, threshold=DELTA)
@@ -372,14 +373,8 @@ def test_param_budget_on_a_transformer():
 @pytest.mark.parametrize('name', ['densenet', 'vit', 'timm-resnet18'])
 def test_pruned_backbone_rebuilds_from_widths(name):
     result = export_pruned(_pruning_algorithm(name), threshold=DELTA)
-    rebuilt = MODELS.build(dict(type='astro_mm.PrunedBackbone',
-                                base=BACKBONES[name], widths=result.widths))
-    rebuilt.load_state_dict(result.model.backbone.state_dict())
-    rebuilt.eval()
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        for a, b in zip(rebuilt(x), result.model.backbone(x)):
-            torch.testing.assert_close(a, b)
+    assert_rebuilds_from_widths(result, BACKBONES[name],
+                                torch.randn(2, 3, 32, 32))
 
 
 def test_mismatched_transformer_widths_name_the_layer_and_shapes():

@@ -20,9 +20,9 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import astro_mm  # noqa: F401  (registers the components)
+from astro_mm.analysis.paper_mode_study import read_study
 from astro_mm.models import AstroNetModulator, MANetModulator
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import ROOT, run_tool
 UNITS = [4, 8, 8, 16, 12]
 GROUPS = [0, 0, 1, 1, 2]  # M = 3, as the study's ResNet-20
 TINY_MANET = dict(token_dim=16, num_lstm=2, squeeze_len=4, vit_depth=1,
@@ -406,16 +406,6 @@ def test_the_constant_lr_snippet_leaves_every_mnet_optimizer_alone(tmp_path):
 
 
 # ------------------------------------------ the study's reading script
-def _reading_script():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'paper_mode_sensitivity',
-        osp.join(ROOT, 'benchmarks', 'paper_mode_sensitivity.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _write_unit(root, run, final, params_ratio, top1, scalars):
     import json
 
@@ -433,8 +423,7 @@ def _write_unit(root, run, final, params_ratio, top1, scalars):
         '\n'.join(json.dumps(r) for r in scalars))
 
 
-def test_reading_script_prints_the_table_of_a_synthetic_archive(
-        tmp_path, capsys):
+def test_reading_script_prints_the_table_of_a_synthetic_archive(tmp_path):
     _write_unit(tmp_path, 'astronet', [0.9, 0.95, 1.0, 0.95], 1.0, 91.5,
                 [dict(step=60, phase=3, loss=1.0, e_t=2e-3),
                  dict(step=80, phase=3, loss=0.9, e_t=5e-4),
@@ -445,8 +434,9 @@ def test_reading_script_prints_the_table_of_a_synthetic_archive(
     # a second pruning unit that removes less: not the best
     _write_unit(tmp_path, 'manet_warmup1e', [1e-4, 0.9, 0.9, 0.9], 0.95,
                 92.0, [dict(step=60, phase=3, loss=1.0, loss_reg=0.1)])
-    rows = _reading_script().main(['--root', str(tmp_path)])
-    lines = capsys.readouterr().out.splitlines()
+    lines = run_tool('benchmarks/paper_mode_sensitivity.py', '--root',
+                     str(tmp_path)).stdout.splitlines()
+    rows = read_study(str(tmp_path))
     assert lines[-1] == ('paper_sensitivity: units=3 '
                          'max_share_below_delta=0.2500 '
                          'best_variant=manet_p05')
@@ -469,6 +459,6 @@ def test_reading_script_names_a_unit_without_the_delta_prune(tmp_path):
     result = tmp_path / 'astronet' / 'seed0' / 'result.json'
     result.write_text(json.dumps(dict(top1=91.5, pruned={})))
     with pytest.raises(KeyError, match=r"astronet/seed0/result.json.*'delta'"):
-        _reading_script().main(['--root', str(tmp_path)])
+        read_study(str(tmp_path))
     with pytest.raises(FileNotFoundError, match='no unit'):
-        _reading_script().main(['--root', str(tmp_path / 'empty')])
+        read_study(str(tmp_path / 'empty'))

@@ -8,17 +8,9 @@ from mmengine.registry import DefaultScope
 import astro_mm  # noqa: F401
 from astro_mm.pruning import export_pruned
 from astro_mm.registry import MODELS
+from helpers import (TINY_RESNETS, assert_rebuilds_from_widths,
+                     tiny_astronet)
 
-BACKBONES = {
-    'resnet18-cifar': dict(type='mmpretrain.ResNet_CIFAR', depth=18,
-                           stem_channels=8, base_channels=8),
-    'resnet50-cifar': dict(type='mmpretrain.ResNet_CIFAR', depth=50,
-                           stem_channels=8, base_channels=8),
-    'resnet18-mmdet': dict(type='mmdet.ResNet', depth=18, stem_channels=8,
-                           base_channels=8, out_indices=(3, )),
-}
-OUT_CHANNELS = {'resnet18-cifar': 64, 'resnet50-cifar': 256,
-                'resnet18-mmdet': 64}
 DELTA = 0.2
 
 
@@ -29,42 +21,15 @@ def mmpretrain_scope():
         yield
 
 
-def _algorithm(name, seed=0, **algorithm_options):
-    torch.manual_seed(seed)
-    arch = dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=BACKBONES[name],
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
-                  in_channels=OUT_CHANNELS[name]),
-        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
-                               num_classes=3))
-    algo = MODELS.build(dict(
-        type='astro_mm.AlternatingAlgorithm', architecture=arch,
-        modulator=dict(type='astro_mm.AstroNetModulator', width=4),
-        warmup_rounds=0, **algorithm_options))
-    # non-trivial batch norms, as after training
-    for module in algo.architecture.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.5, 0.5)
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 2.0)
-    algo.set_round(1)  # a W-round: P cached
-    probs = torch.rand(algo.cached_probs.shape)
-    algo.cached_probs.copy_(probs)
-    return algo.eval()
-
-
 def _prunable(algo):
     """Per modulated layer: is it a prunable slot (its units can go)?"""
     slots = set(algo.family_plan.prunable_layer_names())
     return [layer.name in slots for layer in algo.layers]
 
 
-@pytest.mark.parametrize('name', sorted(BACKBONES))
+@pytest.mark.parametrize('name', sorted(TINY_RESNETS))
 def test_pruned_network_computes_the_thresholded_modulated_one(name):
-    algo = _algorithm(name)
+    algo = tiny_astronet(name)
     inputs = torch.randn(2, 3, 32, 32)
     result = export_pruned(algo, threshold=DELTA)
     # the modulated network, with the prunable slots' units under delta
@@ -93,7 +58,7 @@ def test_pruned_network_computes_the_thresholded_modulated_one(name):
 
 
 def test_param_budget_sets_the_threshold():
-    algo = _algorithm('resnet18-cifar')
+    algo = tiny_astronet('resnet18-cifar')
     probs = algo._rows(algo.cached_probs.clone())
     result = export_pruned(algo, param_budget=0.6)
     assert result.params_after <= 0.6 * result.params_before
@@ -110,27 +75,24 @@ def test_param_budget_sets_the_threshold():
 
 @pytest.mark.parametrize('name', ['resnet18-cifar', 'resnet18-mmdet'])
 def test_rebuilt_from_widths_loads_the_export(name):
-    algo = _algorithm(name)
+    algo = tiny_astronet(name)
     result = export_pruned(algo, threshold=DELTA)
-    rebuilt = MODELS.build(dict(type='astro_mm.PrunedResNet',
-                                base=BACKBONES[name], widths=result.widths))
-    rebuilt.load_state_dict(result.model.backbone.state_dict())
-    rebuilt.eval()
-    x = torch.randn(1, 3, 32, 32)
-    with torch.no_grad():
-        for a, b in zip(rebuilt(x), result.model.backbone(x)):
-            torch.testing.assert_close(a, b)
+    # by its other name, as the detector configs write it
+    assert_rebuilds_from_widths(result, TINY_RESNETS[name],
+                                torch.randn(1, 3, 32, 32),
+                                backbone_type='astro_mm.PrunedResNet')
 
 
 def test_mismatched_widths_name_the_first_layer_and_both_shapes():
     from mmengine.runner.checkpoint import load_state_dict
-    algo = _algorithm('resnet18-cifar')
+    algo = tiny_astronet('resnet18-cifar')
     result = export_pruned(algo, threshold=DELTA)
     widths = {k: list(v) for k, v in result.widths.items()}
     first = next(iter(widths))
     widths[first][0] = widths[first][0] + 1 if widths[first][0] < 8 else 1
     wrong = MODELS.build(dict(type='astro_mm.PrunedResNet',
-                              base=BACKBONES['resnet18-cifar'], widths=widths))
+                              base=TINY_RESNETS['resnet18-cifar'],
+                              widths=widths))
     state = result.model.backbone.state_dict()
     for loader in (wrong.load_state_dict, lambda s: load_state_dict(wrong, s)):
         with pytest.raises(ValueError) as err:
@@ -143,17 +105,17 @@ def test_mismatched_widths_name_the_first_layer_and_both_shapes():
 def test_bad_widths_are_refused():
     with pytest.raises(ValueError, match="'layer9.0'"):
         MODELS.build(dict(type='astro_mm.PrunedResNet',
-                          base=BACKBONES['resnet18-cifar'],
+                          base=TINY_RESNETS['resnet18-cifar'],
                           widths={'layer9.0': [4]}))
     with pytest.raises(ValueError, match='width 0'):
         MODELS.build(dict(type='astro_mm.PrunedResNet',
-                          base=BACKBONES['resnet18-cifar'],
+                          base=TINY_RESNETS['resnet18-cifar'],
                           widths={'layer1.0': [0]}))
 
 
 @pytest.mark.parametrize('name', ['resnet18-cifar', 'resnet50-cifar'])
 def test_round_to_keeps_multiples_and_the_realized_function(name):
-    algo = _algorithm(name)
+    algo = tiny_astronet(name)
     full = algo.family_plan.inner_widths()
     result = export_pruned(algo, param_budget=0.6, round_to=4)
     assert result.params_after <= 0.6 * result.params_before
@@ -175,8 +137,9 @@ def test_round_to_keeps_multiples_and_the_realized_function(name):
     kept = [realized[realized != 0] for realized, can_prune in zip(
         result.probs, _prunable(algo)) if can_prune]
     smallest = float(min(k.min() for k in kept if k.numel()))
-    bare = export_pruned(_algorithm(name), threshold=smallest)
-    rounded = export_pruned(_algorithm(name), threshold=smallest, round_to=4)
+    bare = export_pruned(tiny_astronet(name), threshold=smallest)
+    rounded = export_pruned(tiny_astronet(name), threshold=smallest,
+                            round_to=4)
     for block, widths in bare.widths.items():
         for w_budget, w_bare, w_rounded, original in zip(
                 result.widths[block], widths, rounded.widths[block],

@@ -11,6 +11,7 @@ from mmengine.registry import DefaultScope
 
 from astro_mm.compat import PretrainedMismatchError
 from conftest import ROOT
+from helpers import assert_backbone_holds
 
 DETECTORS = {
     'faster_rcnn':
@@ -94,17 +95,6 @@ def _build_detector(cfg):
     return _build('mmdet', cfg.model)
 
 
-def _assert_backbone_holds(detector, state_dict):
-    """Every backbone tensor equals the checkpoint's ``backbone.*`` one."""
-    expected = {k[len('backbone.'):]: v for k, v in state_dict.items()
-                if k.startswith('backbone.')}
-    backbone = detector.backbone.state_dict()
-    assert set(backbone) == set(expected)
-    different = [k for k, v in backbone.items()
-                 if not torch.equal(v, expected[k])]
-    assert not different, f'not loaded: {different[:5]}'
-
-
 @pytest.mark.parametrize('variant', sorted(VARIANTS))
 @pytest.mark.parametrize('name', sorted(DETECTORS))
 def test_every_backbone_tensor_is_the_checkpoints(name, variant,
@@ -113,8 +103,8 @@ def test_every_backbone_tensor_is_the_checkpoints(name, variant,
                        else variant]
     detector = _build_detector(_detector_cfg(name, variant, ckpt))
     detector.init_weights()
-    _assert_backbone_holds(
-        detector, torch.load(ckpt, weights_only=True)['state_dict'])
+    assert_backbone_holds(detector.backbone.state_dict(),
+                          torch.load(ckpt, weights_only=True)['state_dict'])
 
 
 def test_wrong_prefix_fails_naming_checkpoint_and_keys(checkpoints):
@@ -248,7 +238,7 @@ def test_coupled_pruned_backbone_loads_and_sets_the_neck(
     assert list(cfg.model.neck.in_channels) == expected_in
     detector = _build_detector(cfg)
     detector.init_weights()
-    _assert_backbone_holds(detector, saved['state_dict'])
+    assert_backbone_holds(detector.backbone.state_dict(), saved['state_dict'])
     # the neck was built with those widths and reads the backbone's outputs
     detector.eval()
     with torch.no_grad():

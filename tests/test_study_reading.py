@@ -1,37 +1,28 @@
 """benchmarks/study_reading.py reprints the converged study's reading from
 the committed archive: its counts must be the archive's, and a prune the
 archive lacks must be named."""
-import importlib.util
 import json
 import os.path as osp
 import shutil
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from astro_mm.analysis.converged_study import BUDGETS, STANDARD, finetuned
+from conftest import ROOT, run_tool
+
+ARCHIVE = osp.join(ROOT, 'benchmarks', 'runs', 'converged-study_fashion-mnist')
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        'study_reading', osp.join(ROOT, 'benchmarks', 'study_reading.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_reading_counts_the_archive(capsys):
-    script = _script()
-    script.main([])
-    lines = capsys.readouterr().out.splitlines()
+def test_reading_counts_the_archive():
+    lines = run_tool('benchmarks/study_reading.py').stdout.splitlines()
     # seed-budget pairs recomputed from the archive's result.json files
     best_margins = []
-    for budget in script.BUDGETS:
+    for budget in BUDGETS:
         for seed in (0, 1, 2):
-            best = max(script.finetuned(script.ARCHIVE, 'plain', seed,
-                                        f'{m}_{budget}')
-                       for m in script.STANDARD)
-            astro = script.finetuned(script.ARCHIVE, f'astronet_b{budget}',
-                                     seed, f'b{budget}')
+            best = max(finetuned(ARCHIVE, 'plain', seed, f'{m}_{budget}')
+                       for m in STANDARD)
+            astro = finetuned(ARCHIVE, f'astronet_b{budget}', seed,
+                              f'b{budget}')
             best_margins.append(astro - best)
     wins = sum(m > 0 for m in best_margins)
     assert lines[-1].startswith(f'study_reading: astronet_wins={wins}/6 ')
@@ -44,12 +35,11 @@ def test_reading_counts_the_archive(capsys):
 
 
 def test_missing_prune_is_named(tmp_path):
-    script = _script()
     archive = tmp_path / 'archive'
-    shutil.copytree(osp.join(script.ARCHIVE, 'plain'), archive / 'plain')
+    shutil.copytree(osp.join(ARCHIVE, 'plain'), archive / 'plain')
     result = archive / 'plain' / 'seed0' / 'result.json'
     data = json.loads(result.read_text())
     data['pruned'].pop('l1_60')
     result.write_text(json.dumps(data))
     with pytest.raises(KeyError, match=r"plain/seed0/result.json.*'l1_60'"):
-        script.finetuned(str(archive), 'plain', 0, 'l1_60')
+        finetuned(str(archive), 'plain', 0, 'l1_60')

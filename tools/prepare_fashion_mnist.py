@@ -6,13 +6,9 @@ Example::
     python tools/prepare_fashion_mnist.py --src DIR  # the *-ubyte.gz files
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from astro_mm.datasets.fashion_mnist import (  # noqa: E402
-    DEBIAN_FASHION_MNIST, prepare_fashion_mnist)
+from astro_mm.datasets.fashion_mnist import (DEBIAN_FASHION_MNIST,
+                                             prepare_fashion_mnist)
 
 
 def main(argv=None):

@@ -49,34 +49,14 @@ passes each unit's training seed, so every seed draws other channels). The
 report JSON records ``budget``, ``measure`` and ``rank``.
 """
 import argparse
-import copy
-import io
 import json
-import math
-import os.path as osp
 
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
-from astro_mm.apis import finetune_config
-from astro_mm.compat import (apply_patches, atomic_write_bytes,
-                             load_checkpoint_file)
-from astro_mm.engine.optimizers.alternating_constructor import WRAPPER_KEYS
-from astro_mm.families import resolve_family
-from astro_mm.models.modulated import unmodulated_copy
-from astro_mm.pruning import (BASELINE_PRUNERS, PruneResult,
-                              emit_detector_config, export_pruned,
-                              prune_baseline, sync_neck_widths)
+from astro_mm.apis import BASELINES, EARLY, prune_checkpoint, prune_summary
+from astro_mm.compat import apply_patches
 from astro_mm.pruning.baselines import MEASURES, RANKS
-from astro_mm.pruning.kept_channels import prune_to_kept
-
-BASELINES = tuple(BASELINE_PRUNERS)
-EARLY = 'early'  # the channels an EarlyPruningHook chose during training
-from astro_mm.pruning.recalibration import recalibrate_batch_norm
-from astro_mm.pruning.report import compare, format_report
-from astro_mm.registry import HOOKS, MODELS
+from astro_mm.pruning.report import format_report
 
 # astro_mm's tools run with its compatibility layer (astro_mm.compat)
 apply_patches()
@@ -210,265 +190,20 @@ def read_request(parser: argparse.ArgumentParser,
         setattr(args, key, value)
 
 
-def is_algorithm(cfg: Config) -> bool:
-    return str(cfg.model.get('type', '')).endswith('AlternatingAlgorithm')
-
-
-def classifier_config(cfg: Config) -> ConfigDict:
-    """The plain classifier of a config (an astro config's architecture)."""
-    return cfg.model.architecture if is_algorithm(cfg) else cfg.model
-
-
-def _load_model(model_cfg, cfg: Config, checkpoint: str):
-    model_cfg = copy.deepcopy(model_cfg)
-    if 'data_preprocessor' in cfg:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    state = load_checkpoint_file(checkpoint, map_location='cpu')
-    model.load_state_dict(state.get('state_dict', state))
-    return model.eval()
-
-
-def load_algorithm(cfg: Config, checkpoint: str):
-    """Build the config's model and load the checkpoint into it."""
-    if not is_algorithm(cfg):
-        raise ValueError(
-            f'the model of this config is {cfg.model.get("type")}, not an '
-            'astro_mm.AlternatingAlgorithm: there is no P to prune by (a '
-            'plain network is pruned with --method and a baseline)')
-    return _load_model(cfg.model, cfg, checkpoint)
-
-
-def _needs_algorithm(hook_cfg) -> bool:
-    hook_type = hook_cfg.get('type')
-    hook_cls = hook_type if isinstance(hook_type, type) else \
-        HOOKS.get(hook_type)
-    return bool(getattr(hook_cls, 'needs_alternating_algorithm', False) or
-                # hooks that act on the unpruned network (EarlyPruningHook)
-                getattr(hook_cls, 'drop_from_pruned_config', False))
-
-
-def pruned_config(cfg: Config, widths: dict, checkpoint: str,
-                  finetune_epochs=None, finetune_lr=None,
-                  stage_widths=None) -> Config:
-    """The plain classifier config with the pruned backbone: what
-    ``tools/train.py`` fine-tunes and ``tools/test.py`` evaluates.
-    ``stage_widths`` (a coupled prune's) go inline too, and the head reads
-    the last one."""
-    arch = copy.deepcopy(classifier_config(cfg))
-    arch.backbone = ConfigDict(type='astro_mm.PrunedBackbone',
-                               base=arch.backbone, widths=widths)
-    if stage_widths:
-        arch.backbone.stage_widths = dict(stage_widths)
-        sync_neck_widths(arch, cfg.get('default_scope'))
-    out = copy.deepcopy(cfg)
-    out.model = arch
-    # hooks of Algorithm 1 (rounds, P history) have no algorithm to act on
-    out.custom_hooks = [h for h in cfg.get('custom_hooks', [])
-                        if not _needs_algorithm(h)]
-    out.pop('model_wrapper_cfg', None)
-    if 'tnet' in cfg.optim_wrapper:
-        # the TNet's wrapper as AlternatingOptimWrapperConstructor builds
-        # it: its own settings over the shared ones (e.g. --amp's type and
-        # dtype), so the fine-tune runs in the training's precision
-        tnet = dict(cfg.optim_wrapper.tnet)
-        wrapper = {key: tnet.get(key, cfg.optim_wrapper.get(key))
-                   for key in WRAPPER_KEYS
-                   if key in tnet or key in cfg.optim_wrapper}
-        wrapper.setdefault('type', 'OptimWrapper')
-        out.optim_wrapper = ConfigDict(wrapper, optimizer=tnet['optimizer'])
-        if 'clip_grad' in tnet:
-            out.optim_wrapper.clip_grad = tnet['clip_grad']
-    return finetune_config(out, finetune_epochs, finetune_lr, checkpoint)
-
-
-def _input_shape(cfg: Config, args) -> tuple:
-    channels = cfg.model.architecture.backbone.get('in_channels', 3)
-    return (channels, args.input_size, args.input_size)
-
-
-def _prune(args, cfg: Config, method: str):
-    """The pruned classifier (a PruneResult) and the unpruned backbone."""
-    if method == 'astro':
-        algorithm = load_algorithm(cfg, args.checkpoint)
-        result = export_pruned(algorithm, threshold=args.threshold,
-                               param_budget=args.budget,
-                               round_to=args.round_to,
-                               min_keep=args.min_keep, cost=args.cost,
-                               input_shape=_input_shape(cfg, args)
-                               if args.cost == 'flops' else None,
-                               coupled=args.coupled)
-        return result, unmodulated_copy(algorithm.architecture.backbone)
-    if method == EARLY:
-        return _prune_early(args, cfg)
-    if is_algorithm(cfg):
-        # a baseline on an astro network: the network as trained, P folded
-        # into its weights and no unit removed (threshold 0), so a random or
-        # L1 mask on it tells what the P ranking adds beyond the modulated
-        # training
-        classifier = export_pruned(load_algorithm(cfg, args.checkpoint),
-                                   threshold=0.).model
-    else:
-        classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
-    if method == 'none':  # the unpruned network, for the same fine-tune
-        params = sum(p.numel() for p in classifier.backbone.parameters())
-        plan = resolve_family(classifier.backbone, strict=True)
-        result = PruneResult(copy.deepcopy(classifier), plan.inner_widths(),
-                             float('nan'), params, params,
-                             stage_widths=plan.stage_widths())
-    else:
-        if args.budget is None:
-            raise ValueError(f'--method {method} needs --budget')
-        if args.round_to != 1:
-            raise ValueError(f'--method {method} does not support '
-                             '--round-to (its prefix meets the budget '
-                             'exactly)')
-        data = Runner.build_dataloader(cfg.train_dataloader) \
-            if BASELINE_PRUNERS[method].needs_data else None
-        result = prune_baseline(
-            classifier, method, args.budget, data=data, seed=args.seed,
-            min_keep=args.min_keep or 0.,
-            input_size=(args.input_size, args.input_size),
-            coupled=args.coupled, measure=args.cost, rank=args.rank,
-            plan=resolve_family(classifier.backbone, strict=True))
-    return result, copy.deepcopy(classifier.backbone)
-
-
-def _prune_early(args, cfg: Config):
-    """The network a plain config trained under astro_mm.EarlyPruningHook,
-    with the channels the hook held dead removed (they are zero: the prune
-    keeps its function), and the unpruned backbone."""
-    if is_algorithm(cfg):
-        raise ValueError(f'--method {EARLY} prunes a plain network trained '
-                         'with astro_mm.EarlyPruningHook; '
-                         f'{args.config} is an astro config')
-    checkpoint = load_checkpoint_file(args.checkpoint, map_location='cpu')
-    meta = (checkpoint.get('meta') or {}).get('early_pruning')
-    if not meta or meta.get('kept') is None:
-        raise ValueError(
-            f'{args.checkpoint} has no meta.early_pruning.kept: it was not '
-            'trained with astro_mm.EarlyPruningHook, or was saved before the '
-            f'hook\'s prune (at iteration {(meta or {}).get("iteration")})')
-    if args.coupled or args.round_to != 1 or args.min_keep is not None:
-        raise ValueError(f'--method {EARLY} removes the channels the '
-                         'training held dead; --coupled, --round-to and '
-                         '--min-keep do not apply')
-    if args.budget is not None and \
-            abs(args.budget - meta['budget']) > 1e-9:
-        raise ValueError(f'--budget {args.budget} differs from '
-                         f'the budget the training pruned to '
-                         f'({meta["budget"]}); leave it out')
-    classifier = _load_model(classifier_config(cfg), cfg, args.checkpoint)
-    result = prune_to_kept(classifier, meta['kept'],
-                           input_size=meta['input_size'], require_dead=True,
-                           method=EARLY, measure=meta['measure'],
-                           rank=meta.get('ranked_by') or meta['rank'],
-                           budget=meta['budget'],
-                           plan=resolve_family(classifier.backbone,
-                                               strict=True))
-    # the report and the summary line name the training's prune
-    args.budget, args.cost = meta['budget'], meta['measure']
-    args.early_pruning = {key: meta.get(key) for key in (
-        'iteration', 'method', 'budget', 'measure', 'rank', 'ranked_by',
-        'seed', 'pruned_at', 'reached')}
-    return result, copy.deepcopy(classifier.backbone)
-
-
-def _measure(args):
-    """What the budget counted (None without a budget)."""
-    return args.cost if args.budget is not None else None
-
-
-def _rank(args, result, method: str):
-    """The ranking rule the prune used: a baseline's (its result says),
-    astro's (P per unit of cost; coupled: P normalized per group, see
-    export.prune_architecture), None where nothing was ranked."""
-    if method == 'astro':
-        if args.budget is None:
-            return None
-        return 'group' if args.coupled else 'cost'
-    # a baseline's or early's (the training's prune, which prune_to_kept
-    # records)
-    return getattr(result, 'rank', None) if method != 'none' else None
-
-
 def main(argv=None):
     args = parse_args(argv)
-    if args.device.startswith('cuda') and not torch.cuda.is_available():
-        raise ValueError(f'--device {args.device}: torch sees no CUDA '
-                         'device here')
-    if not args.out.endswith('.pth'):
-        raise ValueError(f'--out must end with .pth, got {args.out}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    method = args.method or ('astro' if is_algorithm(cfg) else None)
-    if method is None:
-        raise ValueError(
-            f'{args.config} is a plain network: name a baseline with '
-            f'--method ({", ".join(("none", ) + BASELINES)})')
-    if method == 'astro' and not is_algorithm(cfg):
-        raise ValueError(f'--method astro needs an astro config; '
-                         f'{args.config} is a plain network')
-    if method == 'none' and args.coupled:
-        raise ValueError('--coupled prunes stage channels; --method none '
-                         'prunes nothing')
-    if args.rank is not None and method not in BASELINES:
-        raise ValueError(
-            f'--rank is for the baseline pruners ({", ".join(BASELINES)}); '
-            f'--method {method} '
-            + ('ranks P per unit of cost (coupled: P normalized per group)'
-               if method == 'astro' else 'ranks nothing'))
-    if method != 'astro' and args.threshold is not None:
-        raise ValueError('--threshold is for P; a baseline takes '
-                         '--budget')
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        result, unpruned = _prune(args, cfg, method)
-        if args.recalibrate_batches:
-            loader = Runner.build_dataloader(cfg.train_dataloader)
-            recalibrate_batch_norm(result.model, loader,
-                                   args.recalibrate_batches)
-            result.model.eval()
-        # timed in channels-last, the faster format for CPU inference (as
-        # benchmarks/pruning_speedup.py); copies keep the export untouched
-        report = compare(unpruned, copy.deepcopy(result.model.backbone),
-                         args.input_size, repeats=args.latency_repeats,
-                         channels_last=True, device=args.device)
-    threshold = None if math.isnan(result.threshold) else result.threshold
-    report.update(method=method, threshold=threshold, coupled=result.coupled,
-                  stage_widths=result.stage_widths,
-                  budget=args.budget, measure=_measure(args),
-                  rank=_rank(args, result, method),
-                  recalibrated_batches=args.recalibrate_batches,
-                  config=args.config, checkpoint=args.checkpoint)
-    if method == EARLY:
-        report.update(early_pruning=args.early_pruning)
-    buffer = io.BytesIO()
-    torch.save(dict(state_dict=result.model.state_dict(),
-                    meta=dict(pruned_widths=result.widths,
-                              stage_widths=result.stage_widths,
-                              coupled=result.coupled,
-                              method=method, threshold=threshold,
-                              source_config=args.config,
-                              source_checkpoint=args.checkpoint)), buffer)
-    atomic_write_bytes(buffer.getvalue(), args.out)
-    stem = args.out[:-len('.pth')]
-    pruned_config(cfg, result.widths, args.out, args.finetune_epochs,
-                  args.finetune_lr,
-                  result.stage_widths if result.coupled else None
-                  ).dump(stem + '.py')
-    atomic_write_bytes(json.dumps(report, indent=2).encode(), stem + '.json')
-    if args.emit:
-        emit_detector_config(args.out, args.detector_config, args.emit)
+    report = prune_checkpoint(
+        args.config, args.checkpoint, args.out, method=args.method,
+        threshold=args.threshold, budget=args.budget, coupled=args.coupled,
+        seed=args.seed, round_to=args.round_to, min_keep=args.min_keep,
+        cost=args.cost, rank=args.rank,
+        recalibrate_batches=args.recalibrate_batches,
+        finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
+        input_size=args.input_size, latency_repeats=args.latency_repeats,
+        device=args.device, cfg_options=args.cfg_options,
+        detector_config=args.detector_config, emit=args.emit)
     print(format_report(report))
-    how = (f'{method}, budget {args.budget:g} of the {args.cost}'
-           if args.budget is not None else
-           f'{method}, threshold {threshold}')
-    if result.coupled:
-        how += f', coupled (stage widths {result.stage_widths})'
-    print(f'{how}; wrote {args.out}, {stem}.py (fine-tune: tools/train.py '
-          f'{stem}.py), {stem}.json'
-          + (f', {args.emit} (the detector)' if args.emit else ''))
+    print(prune_summary(report, args.out, args.emit))
     return report
 
 

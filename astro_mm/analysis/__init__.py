@@ -12,14 +12,20 @@ call it directly. ``tools/analysis_tools/`` has one command line per function.
   images (AstroNet supp. Fig. 2, 3, 5).
 - :func:`plot_params_vs_accuracy`: a table's runs as params vs accuracy,
   next to the papers' points.
+
+The modules the benchmarks in ``benchmarks/`` read and measure with are
+imported by name, each the library of one script: :mod:`.fair_study`,
+:mod:`.converged_study`, :mod:`.paper_mode_study`,
+:mod:`.convergence_runs`, :mod:`.detector_ap_curve` and
+:mod:`.modulation_overhead`.
 """
 from .et_curves import plot_et_curves, read_et_curve, read_scalars
 from .gradcam import gradcam_compare, grad_cam, load_classifier, load_image
 from .p_histograms import plot_p_histograms
-from .params_accuracy import plot_params_vs_accuracy
+from .params_accuracy import load_rows, plot_params_vs_accuracy
 
 __all__ = [
     'plot_et_curves', 'read_et_curve', 'read_scalars', 'gradcam_compare',
     'grad_cam', 'load_classifier', 'load_image', 'plot_p_histograms',
-    'plot_params_vs_accuracy'
+    'plot_params_vs_accuracy', 'load_rows'
 ]

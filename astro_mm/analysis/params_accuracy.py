@@ -1,4 +1,5 @@
 """Parameters vs accuracy of a table's runs, next to the papers' points."""
+import json
 import textwrap
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -127,3 +128,14 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
               **({} if annotate else dict(loc='center left',
                                           bbox_to_anchor=(1.01, 0.5))))
     return save_figure(fig, out)
+
+
+def load_rows(path: str) -> list:
+    """The rows of ``path``: a JSON list, or an object with ``rows``."""
+    with open(path) as f:
+        data = json.load(f)
+    rows = data.get('rows') if isinstance(data, dict) else data
+    if not isinstance(rows, list):
+        raise ValueError(f'{path}: expected a JSON list of rows or an object '
+                         f'with "rows", got {type(data).__name__}')
+    return rows

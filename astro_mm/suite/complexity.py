@@ -220,3 +220,39 @@ def config_complexity(cfg: Config, image_size: Union[int, Sequence[int]],
         if pruned is not None:
             _load_backbone(_deployed(model)[0].backbone, pruned)
         return network_complexity(model, image_size)
+
+
+def is_detector_config(cfg: Config) -> bool:
+    """Whether the config's model (an astro config's architecture) is a
+    detector."""
+    # the detectors' models hold a bbox / RPN head; classifiers a head
+    model = cfg.model.get('architecture', cfg.model)
+    return any(key in model for key in ('bbox_head', 'rpn_head',
+                                        'roi_head', 'mask_head'))
+
+
+def format_complexity(result: dict) -> str:
+    """What ``tools/analysis_tools/get_flops.py`` prints of a
+    :func:`config_complexity` result: mmdet's layout, the backbone's lines
+    added."""
+    line = '=' * 30
+    model, backbone = result['model'], result['backbone']
+    return '\n'.join([
+        line,
+        f'Input shape: {tuple(result["input_shape"])}',
+        f'Flops: {model["flops"] / 1e9:.4f} G ({model["flops"]})',
+        f'Params: {model["params"] / 1e6:.4f} M ({model["params"]})',
+        f'Backbone flops: {backbone["flops"] / 1e9:.4f} G '
+        f'({backbone["flops"]})',
+        f'Backbone flops, conv+linear (a budget\'s measure): '
+        f'{backbone["budget_flops"] / 1e9:.4f} G '
+        f'({backbone["budget_flops"]})',
+        f'Backbone params: {backbone["params"] / 1e6:.4f} M '
+        f'({backbone["params"]})',
+        'Flops by operator: ' + ', '.join(
+            f'{op} {count}' for op, count in sorted(
+                model['flops_by_operator'].items())),
+        line,
+        'FLOPs are multiply-adds of the matrix products (convs, linears, '
+        'attention); norms, activations and pooling are not counted.',
+    ])

@@ -31,7 +31,8 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from astro_mm.suite.complexity import config_complexity
+from astro_mm.suite.complexity import (config_complexity, format_complexity,
+                                       is_detector_config)
 from astro_mm.compat import apply_patches
 
 # astro_mm's tools run with its compatibility layer (astro_mm.compat)
@@ -61,38 +62,6 @@ def parse_args(argv=None):
     return args
 
 
-def _is_detector_config(cfg: Config) -> bool:
-    # the detectors' models hold a bbox / RPN head; classifiers a head
-    model = cfg.model.get('architecture', cfg.model)
-    return any(key in model for key in ('bbox_head', 'rpn_head',
-                                        'roi_head', 'mask_head'))
-
-
-def format_complexity(result: dict) -> str:
-    """What the tool prints: mmdet's layout, the backbone's lines added."""
-    line = '=' * 30
-    model, backbone = result['model'], result['backbone']
-    return '\n'.join([
-        line,
-        f'Input shape: {tuple(result["input_shape"])}',
-        f'Flops: {model["flops"] / 1e9:.4f} G ({model["flops"]})',
-        f'Params: {model["params"] / 1e6:.4f} M ({model["params"]})',
-        f'Backbone flops: {backbone["flops"] / 1e9:.4f} G '
-        f'({backbone["flops"]})',
-        f'Backbone flops, conv+linear (a budget\'s measure): '
-        f'{backbone["budget_flops"] / 1e9:.4f} G '
-        f'({backbone["budget_flops"]})',
-        f'Backbone params: {backbone["params"] / 1e6:.4f} M '
-        f'({backbone["params"]})',
-        'Flops by operator: ' + ', '.join(
-            f'{op} {count}' for op, count in sorted(
-                model['flops_by_operator'].items())),
-        line,
-        'FLOPs are multiply-adds of the matrix products (convs, linears, '
-        'attention); norms, activations and pooling are not counted.',
-    ])
-
-
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):
@@ -102,7 +71,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    shape = args.shape or ([800, 1333] if _is_detector_config(cfg) else [224])
+    shape = args.shape or ([800, 1333] if is_detector_config(cfg) else [224])
     result = config_complexity(cfg, shape if len(shape) == 2 else shape[0],
                                pruned=args.pruned)
     result.update(config=args.config, pruned=args.pruned)

@@ -8,9 +8,8 @@ with ``label``, ``params_M``, ``accuracy`` and optionally ``accuracy_std``,
         --title 'MA-Net Tab. 1, CIFAR-10' --out work_dirs/figures/tab1.png
 """
 import argparse
-import json
 
-from astro_mm.analysis import plot_params_vs_accuracy
+from astro_mm.analysis import load_rows, plot_params_vs_accuracy
 
 
 def parse_args(argv=None):
@@ -19,17 +18,6 @@ def parse_args(argv=None):
     parser.add_argument('--out', required=True, help='the PNG to write')
     parser.add_argument('--title', default='Parameters vs accuracy')
     return parser.parse_args(argv)
-
-
-def load_rows(path: str) -> list:
-    """The rows of ``path``: a JSON list, or an object with ``rows``."""
-    with open(path) as f:
-        data = json.load(f)
-    rows = data.get('rows') if isinstance(data, dict) else data
-    if not isinstance(rows, list):
-        raise ValueError(f'{path}: expected a JSON list of rows or an object '
-                         f'with "rows", got {type(data).__name__}')
-    return rows
 
 
 def main(argv=None):
