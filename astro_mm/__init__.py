@@ -37,6 +37,8 @@ def check_keys_in_library_registries() -> None:
     before is wrapped here, or when astro_mm.registry is first imported
     (idempotent).
     """
+    # not at the top: astro_mm.registry imports mmengine (and torch), which
+    # ``import astro_mm`` alone must not (the demo data generators)
     from .registry import check_keys_in_loaded_libraries
     check_keys_in_loaded_libraries()
 

@@ -169,7 +169,7 @@ def measure(name: str, args) -> dict:
         algorithm = build_algorithm(
             CONFIGS[name], checkpoint, modulate_stem=args.coupled
             and not checkpoint and stem_is_a_group(CONFIGS[name]))
-        result = export_pruned(algorithm, param_budget=args.budget,
+        result = export_pruned(algorithm, budget=args.budget,
                                round_to=args.round_to, coupled=args.coupled)
         before = plain_backbone(algorithm)
         after = copy.deepcopy(result.model.backbone)

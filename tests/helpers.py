@@ -247,6 +247,6 @@ def quadrant_batch(seed: int, size: int = 16) -> dict:
 def removed_over_kept_cost(algo) -> float:
     """Mean cost (in the budget's measure) of the units the gates removed
     over that of the units they kept."""
-    costs = torch.cat(algo.budget.cost.unit_costs(algo._split))
+    costs = torch.cat(algo.budget.kept_cost.unit_costs(algo._split))
     gates = torch.cat(algo.current_gates())
     return float(costs[gates == 0].mean() / costs[gates == 1].mean())

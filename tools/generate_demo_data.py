@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 # numpy and Pillow only: neither this package nor the package files above it
-# import torch or an OpenMMLab package (tests/test_demo_data.py checks it)
+# import torch or an OpenMMLab package (tests/datasets/test_demo_data.py checks it)
 from astro_mm.datasets import demo_data as demo
 
 

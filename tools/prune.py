@@ -4,7 +4,7 @@ Removes the units of the prunable slots with P below the threshold (inner
 channels of residual blocks, DenseNet bottleneck channels, transformer FFN
 neurons and heads; default threshold: delta in the paper mode, the gate
 threshold in the budget-aware mode) or, with ``--budget`` (alias
-``--param-budget``; a share of the parameters or, with ``--cost flops``, of
+``--param-budget``; a share of the parameters or, with ``--measure flops``, of
 the FLOPs), the units
 ranked lowest by P relative to their cost (``--coupled``: the channels of
 each ResNet stage's residual stream too, across every layer that writes or
@@ -41,7 +41,7 @@ Example::
         --budget 0.6 --out work_dirs/pruned/manet_r18.pth
 
 A plain network is pruned by a standard pruner (``--method l1`` ...,
-:mod:`astro_mm.pruning.baselines`) to ``--budget`` of ``--cost``
+:mod:`astro_mm.pruning.baselines`) to ``--budget`` of ``--measure``
 (params or FLOPs), ranking its channels by ``--rank group`` (importance
 normalized per group, the published pruners' rule) or ``--rank cost`` (per
 unit of cost in the budget's measure); ``--seed`` seeds ``random`` (a study
@@ -74,7 +74,7 @@ def parse_args(argv=None):
     group.add_argument('--budget', '--param-budget', type=float,
                        dest='budget',
                        help='instead of a threshold: share of the backbone\'s '
-                       'cost (its parameters, or FLOPs with --cost flops) '
+                       'cost (its parameters, or FLOPs with --measure flops) '
                        'to keep, e.g. 0.6 (--param-budget: the same flag, '
                        'its former name)')
     parser.add_argument('--out', required=True, help='output checkpoint .pth')
@@ -102,7 +102,8 @@ def parse_args(argv=None):
                         help='share of every prunable layer\'s units always '
                         'kept (default: the budget-aware mode\'s, else one '
                         'unit)')
-    parser.add_argument('--cost', choices=MEASURES, default='params',
+    parser.add_argument('--measure', '--cost', dest='measure',
+                        choices=MEASURES, default='params',
                         help='the budget\'s measure, for astro and baselines '
                         'alike: the backbone\'s parameters, or its FLOPs '
                         '(multiply-adds of its convs and linears for one '
@@ -112,7 +113,7 @@ def parse_args(argv=None):
     parser.add_argument('--rank', choices=RANKS,
                         help='baselines: how channels are ranked, group '
                         '(importance normalized per group) or cost (that per '
-                        'unit of cost in --cost); default the method\'s own '
+                        'unit of cost in --measure); default the method\'s own '
                         '(cost for the cost control, group for the others). '
                         'Astro ranks P per unit of cost and takes no --rank')
     parser.add_argument('--recalibrate-batches', type=int, default=50,
@@ -148,7 +149,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--request', metavar='REQUEST.json',
         help='the other arguments as a JSON object (how tools/run_suite.py '
-        'passes them): keys are the flags\' names (budget, cost, method, '
+        'passes them): keys are the flags\' names (budget, measure, method, '
         'coupled, seed, finetune_epochs, ...; cfg_options a list of '
         'key=value strings), values as the flags take them')
     args = parser.parse_args(argv)
@@ -196,7 +197,7 @@ def main(argv=None):
         args.config, args.checkpoint, args.out, method=args.method,
         threshold=args.threshold, budget=args.budget, coupled=args.coupled,
         seed=args.seed, round_to=args.round_to, min_keep=args.min_keep,
-        cost=args.cost, rank=args.rank,
+        measure=args.measure, rank=args.rank,
         recalibrate_batches=args.recalibrate_batches,
         finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
         input_size=args.input_size, latency_repeats=args.latency_repeats,

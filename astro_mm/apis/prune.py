@@ -55,7 +55,7 @@ def prune_checkpoint(config: str,
                      seed: int = 0,
                      round_to: int = 1,
                      min_keep: Optional[float] = None,
-                     cost: str = 'params',
+                     measure: str = 'params',
                      rank: Optional[str] = None,
                      recalibrate_batches: int = 50,
                      finetune_epochs: Optional[int] = None,
@@ -83,13 +83,13 @@ def prune_checkpoint(config: str,
             network.
         threshold (float, optional): Units with P below it are removed.
         budget (float, optional): Instead: the share of the backbone's
-            ``cost`` to keep.
+            ``measure`` to keep.
         coupled (bool): Prune each stage's residual stream too (ResNets).
         seed (int): Seed of the random baseline.
         round_to (int): Round pruned widths up to multiples of this.
         min_keep (float, optional): Share of every prunable layer's units
             always kept.
-        cost (str): The budget's measure, ``params`` or ``flops``.
+        measure (str): The budget's measure, ``params`` or ``flops``.
         rank (str, optional): A baseline's ranking rule.
         recalibrate_batches (int): Training batches that re-estimate the
             batch-norm statistics (0: keep them).
@@ -131,13 +131,13 @@ def prune_checkpoint(config: str,
                 cfg, config, checkpoint, budget=budget, coupled=coupled,
                 round_to=round_to, min_keep=min_keep)
             # the report and the summary line name the training's prune
-            budget, cost = meta['budget'], meta['measure']
+            budget, measure = meta['budget'], meta['measure']
             early_pruning = {key: meta.get(key) for key in EARLY_PRUNING_KEYS}
         else:
             result, unpruned = _prune(
                 cfg, method, checkpoint, threshold=threshold, budget=budget,
                 coupled=coupled, seed=seed, round_to=round_to,
-                min_keep=min_keep, cost=cost, rank=rank,
+                min_keep=min_keep, measure=measure, rank=rank,
                 input_size=input_size)
         if recalibrate_batches:
             loader = Runner.build_dataloader(cfg.train_dataloader)
@@ -151,7 +151,8 @@ def prune_checkpoint(config: str,
     threshold = None if math.isnan(result.threshold) else result.threshold
     report.update(method=method, threshold=threshold, coupled=result.coupled,
                   stage_widths=result.stage_widths,
-                  budget=budget, measure=cost if budget is not None else None,
+                  budget=budget,
+                  measure=measure if budget is not None else None,
                   rank=_rank_rule(method, result, budget=budget,
                                   coupled=coupled),
                   recalibrated_batches=recalibrate_batches,
@@ -210,17 +211,17 @@ def _check_method(cfg: Config, config: str, method: Optional[str], *,
 def _prune(cfg: Config, method: str, checkpoint: str, *,
            threshold: Optional[float], budget: Optional[float],
            coupled: bool, seed: int, round_to: int,
-           min_keep: Optional[float], cost: str, rank: Optional[str],
+           min_keep: Optional[float], measure: str, rank: Optional[str],
            input_size: int) -> tuple:
     """The pruned classifier (a PruneResult) and the unpruned backbone."""
     if method == 'astro':
         algorithm = load_algorithm(cfg, checkpoint)
         channels = cfg.model.architecture.backbone.get('in_channels', 3)
         result = export_pruned(algorithm, threshold=threshold,
-                               param_budget=budget, round_to=round_to,
-                               min_keep=min_keep, cost=cost,
+                               budget=budget, round_to=round_to,
+                               min_keep=min_keep, measure=measure,
                                input_shape=(channels, input_size, input_size)
-                               if cost == 'flops' else None,
+                               if measure == 'flops' else None,
                                coupled=coupled)
         return result, unmodulated_copy(algorithm.architecture.backbone)
     if is_algorithm(cfg):
@@ -250,7 +251,7 @@ def _prune(cfg: Config, method: str, checkpoint: str, *,
         result = prune_baseline(
             classifier, method, budget, data=data, seed=seed,
             min_keep=min_keep or 0., input_size=(input_size, input_size),
-            coupled=coupled, measure=cost, rank=rank,
+            coupled=coupled, measure=measure, rank=rank,
             plan=resolve_family(classifier.backbone, strict=True))
     return result, copy.deepcopy(classifier.backbone)
 

@@ -11,6 +11,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from astro_mm.pruning import sync_neck_widths
+
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Add the options every astro_mm tool shares with mmdet's tools."""
@@ -45,7 +47,6 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     # a coupled-pruned backbone's stage widths go to the neck (or head)
     # from its checkpoint's meta: no hand-written in_channels
-    from astro_mm.pruning import sync_neck_widths
     sync_neck_widths(cfg.get('model', {}), cfg.get('default_scope'))
     if args.launcher != 'none':
         _use_gloo_without_gpu(cfg)

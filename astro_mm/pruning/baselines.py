@@ -34,7 +34,7 @@ Pruners (:data:`BASELINE_PRUNERS`, one Torch-Pruning importance each):
 The budget (``budget``) is a share of one of two measures (``measure``):
 ``'params'``, the backbone's parameters, or ``'flops'``, the multiply-adds
 of its convs and linears for one image of ``input_size`` (the definition of
-astro's budget-aware mode, :class:`~.cost.KeptCost` with ``cost='flops'``,
+astro's budget-aware mode, :class:`~.cost.KeptCost` with ``measure='flops'``,
 and the ``flops_ratio`` of tools/prune.py's report). The result records
 the kept share in both.
 
@@ -98,7 +98,7 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
-from .cost import COST_KINDS
+from .cost import MEASURES
 from .coupled import (ChannelGroup, ParamCount, build_graph, cost_count,
                       example_inputs, params, prune_groups, removed_channels)
 from .export import PruneResult, check_plan
@@ -106,8 +106,7 @@ from .export import PruneResult, check_plan
 if TYPE_CHECKING:  # the plan comes from the layer above, never imported
     from astro_mm.families import FamilyPlan
 
-# What a budget counts (cost.COST_KINDS) and how channels are ranked.
-MEASURES = COST_KINDS
+# How channels are ranked (what a budget counts: cost.MEASURES).
 RANKS = ('group', 'cost')
 
 

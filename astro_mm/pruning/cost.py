@@ -19,7 +19,8 @@ from .strategies import CostTerm
 if TYPE_CHECKING:  # the plan comes from the layer above, never imported
     from astro_mm.families import FamilyPlan
 
-COST_KINDS = ('params', 'flops')
+# what a budget is a share of: the backbone's parameters or multiply-adds
+MEASURES = ('params', 'flops')
 
 
 def output_positions(backbone: nn.Module, input_shape: Sequence[int]
@@ -60,27 +61,28 @@ class KeptCost:
         layer_names (Sequence[str]): Names of the modulated layers, in the
             order gates are given (``ModulatedLayer.name``). Slots that are
             not modulated count as fully kept.
-        cost (str): ``'params'`` (default) or ``'flops'`` (multiply-adds of
+        measure (str): ``'params'`` (default) or ``'flops'`` (multiply-adds of
             the convs and linears, for one image of ``input_shape``).
         input_shape (Sequence[int], optional): (C, H, W), for ``'flops'``.
 
     Raises:
-        ValueError: Unknown ``cost``, ``'flops'`` without ``input_shape``, or
+        ValueError: Unknown ``measure``, ``'flops'`` without ``input_shape``, or
             no modulated layer is a prunable slot of the backbone's family.
     """
 
     def __init__(self, plan: 'FamilyPlan', layer_names: Sequence[str],
-                 cost: str = 'params',
+                 measure: str = 'params',
                  input_shape: Optional[Sequence[int]] = None):
-        if cost not in COST_KINDS:
-            raise ValueError(f'cost must be one of {COST_KINDS}, got {cost!r}')
-        if cost == 'flops' and input_shape is None:
-            raise ValueError("cost='flops' needs input_shape=(C, H, W) of the "
-                             'images the backbone sees')
+        if measure not in MEASURES:
+            raise ValueError(f'measure must be one of {MEASURES}, got '
+                             f'{measure!r}')
+        if measure == 'flops' and input_shape is None:
+            raise ValueError("measure='flops' needs input_shape=(C, H, W) of "
+                             'the images the backbone sees')
         backbone, strategy = plan.backbone, plan.strategy
         index = {name: i for i, name in enumerate(layer_names)}
         positions = (output_positions(backbone, input_shape)
-                     if cost == 'flops' else None)
+                     if measure == 'flops' else None)
         terms: List[Tuple[int, int, int, int, float]] = []
         variable = 0.0
         for block_name, block in plan.blocks.items():
@@ -99,7 +101,7 @@ class KeptCost:
             raise ValueError(
                 f'none of the modulated layers ({", ".join(layer_names)}) is '
                 f'a prunable slot of {strategy.family}: nothing to budget')
-        self.cost = cost
+        self.measure = measure
         self.total = float(self._total(backbone, positions))
         self.fixed = self.total - variable
         self.num_layers = len(layer_names)

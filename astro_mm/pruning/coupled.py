@@ -26,7 +26,7 @@ import torch_pruning as tp
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .cost import COST_KINDS, output_positions
+from .cost import MEASURES, output_positions
 
 NORMS = (_BatchNorm, nn.GroupNorm, nn.LayerNorm)
 # The name of the stem's channel group among the stage groups (and of its
@@ -256,8 +256,8 @@ def cost_count(backbone: nn.Module, groups: Sequence[ChannelGroup],
     Raises:
         ValueError: Unknown ``measure``.
     """
-    if measure not in COST_KINDS:
-        raise ValueError(f'measure must be one of {COST_KINDS}, got '
+    if measure not in MEASURES:
+        raise ValueError(f'measure must be one of {MEASURES}, got '
                          f'{measure!r}')
     if measure == 'params':
         return ParamCount(backbone, groups)

@@ -13,8 +13,8 @@ Which units go:
 * ``threshold``: P below it (default: the algorithm's own, delta in the
   paper mode, the gate threshold in the budget-aware mode, where the gates
   the TNet trained with are exactly what is kept);
-* ``param_budget``: the backbone keeps that share of its parameters (or
-  MACs, ``cost='flops'``). Units are ranked by P relative to the cost each
+* ``budget``: the backbone keeps that share of its parameters (or MACs,
+  ``measure='flops'``). Units are ranked by P relative to the cost each
   owns (:class:`~.cost.KeptCost`: a greedy knapsack, so a costly unit needs
   a higher P to stay), the ``min_keep`` best of every slot always stay, and
   the longest prefix of the ranking that fits the budget is kept. The count
@@ -59,6 +59,7 @@ channel; by group-normalized P the FLOPs fall with the parameters
 (0.62).
 """
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
@@ -158,7 +159,7 @@ def budget_masks(scores: Sequence[torch.Tensor], cost: KeptCost,
         ValueError: The budget is outside (0, 1].
     """
     if not 0 < budget <= 1:
-        raise ValueError(f'param_budget must be in (0, 1], got {budget}')
+        raise ValueError(f'budget must be in (0, 1], got {budget}')
     forced, candidates = [], []
     for i, (p, c, can_prune) in enumerate(zip(scores, unit_costs, prunable)):
         mask = torch.ones_like(p, dtype=torch.bool)
@@ -214,7 +215,7 @@ def check_plan(plan: 'FamilyPlan', backbone: nn.Module) -> None:
 def _coupled_prune(architecture: nn.Module, plan: 'FamilyPlan',
                    layers: Sequence, scores: Sequence[torch.Tensor],
                    gates: Optional[Sequence[torch.Tensor]],
-                   threshold: Optional[float], param_budget: Optional[float],
+                   threshold: Optional[float], budget: Optional[float],
                    round_to: int, min_keep: float) -> PruneResult:
     """:func:`prune_architecture` with ``coupled=True`` (the module's
     docstring says how stage channels are scored and ranked)."""
@@ -248,14 +249,14 @@ def _coupled_prune(architecture: nn.Module, plan: 'FamilyPlan',
         torch.ones(group.width) for ids, group in zip(group_layers, groups)
     ]
     prunable = [bool(ids) for ids in group_layers]
-    if param_budget is not None:
+    if budget is not None:
         # one global ranking of every group's channels by their score
         # relative to the group's mean, as Torch-Pruning ranks globally (the
         # baselines' ranking: see prune_architecture)
         ranking = [s / s.mean().clamp_min(1e-12) for s in group_scores]
         masks = budget_masks(ranking, ParamCount(backbone, groups),
                              [torch.ones(group.width) for group in groups],
-                             param_budget, prunable, min_keep, round_to)
+                             budget, prunable, min_keep, round_to)
         threshold = float('nan')
     else:
         masks = threshold_masks(group_scores, threshold, prunable, min_keep,
@@ -305,10 +306,10 @@ def prune_architecture(architecture: nn.Module,
                        scores: Sequence[torch.Tensor],
                        gates: Optional[Sequence[torch.Tensor]] = None,
                        threshold: Optional[float] = None,
-                       param_budget: Optional[float] = None,
+                       budget: Optional[float] = None,
                        round_to: int = 1,
                        min_keep: float = 0.,
-                       cost: str = 'params',
+                       measure: str = 'params',
                        input_shape: Optional[Sequence[int]] = None,
                        rank_by_cost: bool = True,
                        coupled: bool = False, *,
@@ -327,8 +328,8 @@ def prune_architecture(architecture: nn.Module,
             ranking score), per layer.
         gates (Sequence[Tensor], optional): What scales the units now
             (folded into the kept ones); None: nothing to fold.
-        threshold, param_budget, round_to, min_keep, cost, input_shape: As
-            :func:`export_pruned` (one of threshold / param_budget).
+        threshold, budget, round_to, min_keep, measure, input_shape: As
+            :func:`export_pruned` (one of threshold / budget).
         rank_by_cost (bool): Rank by score / cost for a budget (False: by
             score alone, e.g. a random order); not with ``coupled``, which
             ranks by group-normalized score.
@@ -338,37 +339,37 @@ def prune_architecture(architecture: nn.Module,
             (an algorithm's ``family_plan``).
 
     Raises:
-        ValueError: Both or none of threshold / param_budget; ``coupled``
-            for a family other than ResNet, with ``cost='flops'``, or with
+        ValueError: Both or none of threshold / budget; ``coupled``
+            for a family other than ResNet, with ``measure='flops'``, or with
             no modulated writer of any stage's stream.
     """
     if round_to < 1:
         raise ValueError(f'round_to must be >= 1, got {round_to}')
-    if (threshold is None) == (param_budget is None):
-        raise ValueError('give exactly one of threshold and param_budget')
+    if (threshold is None) == (budget is None):
+        raise ValueError('give exactly one of threshold and budget')
     if threshold is not None and not math.isfinite(threshold):
         raise ValueError(f'threshold must be a finite number, got {threshold} '
                          '(a budget export reports NaN: prune it with '
-                         'param_budget again, not with its threshold)')
+                         'budget again, not with its threshold)')
     backbone_in = architecture.backbone
     check_plan(plan, backbone_in)
     scores = [p.detach() for p in scores]
     if coupled:
-        if cost != 'params':
+        if measure != 'params':
             raise ValueError('coupled pruning counts parameters only; got '
-                             f'cost={cost!r}')
+                             f'measure={measure!r}')
         return _coupled_prune(architecture, plan, layers, scores, gates,
-                              threshold, param_budget, round_to, min_keep)
+                              threshold, budget, round_to, min_keep)
     return _inner_prune(architecture, plan, layers, scores, gates,
-                        threshold, param_budget, round_to, min_keep, cost,
+                        threshold, budget, round_to, min_keep, measure,
                         input_shape, rank_by_cost)
 
 
 def _inner_prune(architecture: nn.Module, plan: 'FamilyPlan',
                  layers: Sequence, scores: Sequence[torch.Tensor],
                  gates: Optional[Sequence[torch.Tensor]],
-                 threshold: Optional[float], param_budget: Optional[float],
-                 round_to: int, min_keep: float, cost: str,
+                 threshold: Optional[float], budget: Optional[float],
+                 round_to: int, min_keep: float, measure: str,
                  input_shape: Optional[Sequence[int]],
                  rank_by_cost: bool) -> PruneResult:
     """:func:`prune_architecture` without ``coupled``: the prunable slots
@@ -381,11 +382,11 @@ def _inner_prune(architecture: nn.Module, plan: 'FamilyPlan',
     if not any(prunable):
         raise ValueError('no modulated layer is a prunable slot of '
                          f'{strategy.family}: nothing to prune')
-    if param_budget is not None:
-        kept_cost = KeptCost(plan, names, cost, input_shape)
+    if budget is not None:
+        kept_cost = KeptCost(plan, names, measure, input_shape)
         unit_costs = kept_cost.unit_costs([p.numel() for p in scores]) \
             if rank_by_cost else [torch.ones_like(p) for p in scores]
-        masks = budget_masks(scores, kept_cost, unit_costs, param_budget,
+        masks = budget_masks(scores, kept_cost, unit_costs, budget,
                              prunable, min_keep, round_to)
         threshold = float('nan')
     else:
@@ -423,12 +424,13 @@ def _inner_prune(architecture: nn.Module, plan: 'FamilyPlan',
 
 def export_pruned(algorithm,
                   threshold: Optional[float] = None,
-                  param_budget: Optional[float] = None,
+                  budget: Optional[float] = None,
                   round_to: int = 1,
                   min_keep: Optional[float] = None,
-                  cost: str = 'params',
+                  measure: str = 'params',
                   input_shape: Optional[Sequence[int]] = None,
-                  coupled: bool = False) -> PruneResult:
+                  coupled: bool = False,
+                  **renamed) -> PruneResult:
     """Prune and fold an ``AlternatingAlgorithm``'s architecture.
 
     Args:
@@ -436,33 +438,64 @@ def export_pruned(algorithm,
         threshold (float, optional): Units of the prunable slots with P
             below it are removed; default the algorithm's
             ``prune_threshold``.
-        param_budget (float, optional): Instead of ``threshold``, the share
-            of the backbone's cost to keep.
+        budget (float, optional): Instead of ``threshold``, the share
+            of the backbone's ``measure`` to keep.
         round_to (int): Round every pruned width up to a multiple of this
             (1: no rounding).
         min_keep (float, optional): Share of every slot's units always kept
             (at least one); default the budget-aware mode's, else 0.
-        cost (str): What ``param_budget`` counts: ``'params'`` or
+        measure (str): What ``budget`` counts: ``'params'`` or
             ``'flops'`` (with ``input_shape``).
         input_shape (Sequence[int], optional): (C, H, W) for ``'flops'``.
         coupled (bool): Prune the channels of each stage's residual stream
             too (ResNets; see :func:`prune_architecture`).
+        **renamed: ``param_budget`` and ``cost``, the former names of
+            ``budget`` and ``measure``, still taken (with a warning).
 
     Raises:
         ValueError: The backbone belongs to no family with a pruning
             strategy, the algorithm is still in its warm-up (no P), or P
             cannot be folded into a modulated layer.
     """
+    budget, measure = _renamed_arguments(renamed, budget, measure)
     scores = algorithm.current_probs()
     if scores is None:
         raise ValueError('the algorithm is still in its warm-up: it has no P '
                          'to prune by (train past warmup_rounds first)')
     if min_keep is None:
         min_keep = algorithm.budget.min_keep if algorithm.budget else 0.
-    if param_budget is None and threshold is None:
+    if budget is None and threshold is None:
         threshold = algorithm.prune_threshold
     return prune_architecture(
         algorithm.architecture, algorithm.layers, scores,
-        algorithm.current_gates(), threshold, param_budget, round_to,
-        min_keep, cost, input_shape, coupled=coupled,
+        algorithm.current_gates(), threshold, budget, round_to,
+        min_keep, measure, input_shape, coupled=coupled,
         plan=algorithm.family_plan)
+
+
+# former argument names of export_pruned -> their names now
+RENAMED_ARGUMENTS = {'param_budget': 'budget', 'cost': 'measure'}
+
+
+def _renamed_arguments(renamed: dict, budget: Optional[float],
+                       measure: str) -> tuple:
+    """``(budget, measure)`` with the former names read (with a warning).
+
+    Raises:
+        TypeError: An unknown argument, or a value given by both names.
+    """
+    unknown = set(renamed) - set(RENAMED_ARGUMENTS)
+    if unknown:
+        raise TypeError(f'export_pruned() got unknown arguments '
+                        f'{sorted(unknown)}')
+    values = dict(budget=budget, measure=measure)
+    for old, value in renamed.items():
+        new = RENAMED_ARGUMENTS[old]
+        if new == 'budget' and budget is not None or \
+                new == 'measure' and measure != 'params':
+            raise TypeError(f'export_pruned() got both {old} (its former '
+                            f'name) and {new}')
+        warnings.warn(f'export_pruned({old}=...) is now {new}=...',
+                      DeprecationWarning, stacklevel=3)
+        values[new] = value
+    return values['budget'], values['measure']

@@ -10,7 +10,7 @@ it is written: the products of attention (``q @ k^T``, ``attn @ v``) are
 functional calls (mmpretrain's and timm's ViTs call
 ``F.scaled_dot_product_attention``, Swin ``@``), which no module hook sees;
 a hook counter misses them (9 % of a small ViT's FLOPs, see
-tests/test_flop_count.py). Torch-Pruning's counter, keyed by exact module
+tests/pruning/test_flop_count.py). Torch-Pruning's counter, keyed by exact module
 type, also skips subclasses such as mmcv's ``Linear`` (the FFN of
 mmpretrain's ViT): it gives that ViT 0.25 M MACs of 0.41 M.
 
@@ -21,7 +21,7 @@ products, 1 MAC = 1 FLOP (fvcore's and mmengine's convention; ResNet-18 at
 the last two: they are added here). Norms, activations, pooling and
 upsampling are not counted (mmengine counts batch / layer norms and adaptive
 pooling by default; dropped here): a FLOPs budget
-(:class:`~.cost.KeptCost` with ``cost='flops'``, :mod:`.baselines`) is
+(:class:`~.cost.KeptCost` with ``measure='flops'``, :mod:`.baselines`) is
 the MACs of the backbone's convs and linears (:data:`BUDGET_OPERATORS`),
 so for a CNN the report's FLOPs are the budget's measure exactly, and for
 a transformer they add its attention products, which no budget counts

@@ -8,7 +8,7 @@ conv's inputs), applied before every optimizer step
 
 The trained network is then pruned with the matching importance and
 fine-tuned: tools/prune.py THIS_CONFIG CKPT --method group_norm --budget
-0.6 [--cost flops]. Torch-Pruning's default coefficient is 1e-4, its
+0.6 [--measure flops]. Torch-Pruning's default coefficient is 1e-4, its
 CIFAR benchmarks use 5e-4; the study chooses between the two on the
 validation split. Another value, without a new file: --cfg-options
 custom_hooks.0.reg=2e-4.

@@ -6,4 +6,4 @@ manet-params40_resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist-holdout5k.py.
 """
 _base_ = './manet-params40_resnet20-cifar-s2_1xb128-amp-5e_fashion-mnist-holdout5k.py'
 
-model = dict(budget=dict(cost='flops', input_shape=(1, 28, 28)))
+model = dict(budget=dict(measure='flops', input_shape=(1, 28, 28)))

@@ -5,7 +5,7 @@ sensitivity_fashion-mnist-holdout5k.py), the baseline
 harder L_reg views. In the baseline lambda * L_reg falls to 1e-5 within the
 first epoch: each anchor's negatives are the other sub-astrocytes'
 summaries, told apart by the sub-astrocytes' identity alone, without
-reading W (tests/test_paper_mode_terms.py; on the tiny test MNet 40 steps
+reading W (tests/models/test_paper_mode_terms.py; on the tiny test MNet 40 steps
 of L_reg cut the tokens' response to other weights from 0.15 to 0.02), and
 stronger noise does not change that (the shortcut ignores the input). Here
 every anchor also gets 4 negatives per sub-astrocyte that identity cannot

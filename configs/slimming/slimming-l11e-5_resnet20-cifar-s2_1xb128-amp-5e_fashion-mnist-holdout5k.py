@@ -7,7 +7,7 @@ before every optimizer step (astro_mm.SparseTrainingHook).
 
 The trained network is then pruned with the matching importance and
 fine-tuned: tools/prune.py THIS_CONFIG CKPT --method bn_scale --budget
-0.6 [--cost flops]. The paper's lambda is 1e-4 on CIFAR, 1e-5 on
+0.6 [--measure flops]. The paper's lambda is 1e-4 on CIFAR, 1e-5 on
 ImageNet; the study chooses between the two on the validation split. Another
 value, without a new file: --cfg-options custom_hooks.0.reg=3e-5.
 """

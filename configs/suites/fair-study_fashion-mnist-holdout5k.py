@@ -34,7 +34,7 @@ The choices (``CHOICES`` below) are those
 ``benchmarks/fair_study_reading.py --select`` prints from the tuning stage's
 archive (configs/suites/fair-study-tuning_fashion-mnist-holdout5k.py: seed
 0, FLOPs 0.6, the highest fine-tuned validation top-1; ties to the first in
-name order); tests/test_fair_study_config.py holds them equal. The runs
+name order); tests/suite/test_fair_study_config.py holds them equal. The runs
 keep the tuning stage's names and runs folder, so a chosen try is this
 stage's seed-0 unit at FLOPs 0.6, not trained again. The plain, slimming
 and group-sparsity units, which many prune tags share, archive their

@@ -11,7 +11,7 @@ astro_mm's counter (:mod:`astro_mm.pruning.report`: mmengine's
 ``FlopAnalyzer``, multiply-adds of the matrix products, attention's
 included; 1 MAC = 1 FLOP). Prints the FLOPs and params of the whole network
 and of its backbone, and the backbone's FLOPs in a FLOPs budget's measure
-(its convs and linears, what ``tools/prune.py --cost flops`` budgets).
+(its convs and linears, what ``tools/prune.py --measure flops`` budgets).
 
 Example::
 

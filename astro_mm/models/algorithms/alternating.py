@@ -182,7 +182,7 @@ class AlternatingAlgorithm(BaseModel):
             f'({100 * mnet / tnet:.2f} % of the TNet\'s {tnet / 1e6:.2f} M), '
             f'{len(self.layers)} modulated layers, {total} units'
             + (f'; budget-aware, target {self.budget.target:g} of the '
-               f'backbone\'s {self.budget.cost_kind}' if self.budget else ''),
+               f'backbone\'s {self.budget.measure}' if self.budget else ''),
             logger='current')
 
     def _build_modulator(self, cfg: dict) -> nn.Module:

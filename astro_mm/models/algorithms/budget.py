@@ -19,7 +19,7 @@ things, all here:
   quadratic term is the damping: with lambda alone (an integral
   controller) and an Adam-stepped MNet, whose steps do not shrink as r
   nears t, r overshot the target far and oscillated on the toy task of
-  tests/test_budget_mode.py, which holds the converged behaviour. Equality, not r <= t: the task
+  tests/models/test_budget_mode.py, which holds the converged behaviour. Equality, not r <= t: the task
   gradient of a gate is noisy in sign (behind a training-mode batch norm a
   layer's gates sum to zero gradient), so nothing else would hold r up
   once it has fallen below t; a negative lambda does.
@@ -27,17 +27,19 @@ things, all here:
   P = sigmoid(beta z) (beta annealed from 1 to 50, once here) changed no
   gate: at the threshold 0.5 the gate is the sign of z whatever beta, the
   ``min_keep`` ranking is the order of z, and the straight-through gradient
-  is taken in z (on the toy task of tests/test_budget_mode.py the
+  is taken in z (on the toy task of tests/models/test_budget_mode.py the
   training was bit for bit the same with and without it). It only moved
   P itself towards 0 or 1 (the logged P, and the scores a
   ``--param-budget`` re-export ranks), so it was removed (issue 25);
   ``sharpness`` in a budget config is an error.
 """
+import logging
 import math
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from torch import nn
 
 from astro_mm.pruning.cost import KeptCost
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 
 
 # keys a budget config once had, and why they are gone
+# former key names -> their names now (read with a warning)
+RENAMED_KEYS = {'cost': 'measure'}
 REMOVED_KEYS = {
     'sharpness': (
         'P = sigmoid(beta * z) gated at 0.5 is on exactly when z >= 0 and '
@@ -61,7 +65,8 @@ class UnitBudget(nn.Module):
     Args:
         target (float): t, the share of the backbone's cost to keep, in
             (0, 1].
-        cost (str): ``'params'`` (default) or ``'flops'``.
+        measure (str): What ``target`` is a share of: ``'params'``
+            (default) or ``'flops'`` (formerly ``cost``).
         input_shape (Sequence[int], optional): (C, H, W), for ``'flops'``.
         gate_threshold (float): A unit is on when P >= this (default 0.5).
         min_keep (float): Share of every layer's units kept on whatever
@@ -78,7 +83,7 @@ class UnitBudget(nn.Module):
 
     def __init__(self,
                  target: float,
-                 cost: str = 'params',
+                 measure: str = 'params',
                  input_shape: Optional[Sequence[int]] = None,
                  gate_threshold: float = 0.5,
                  min_keep: float = 0.05,
@@ -86,6 +91,14 @@ class UnitBudget(nn.Module):
                  penalty: float = 20.,
                  **unknown):
         super().__init__()
+        for old, new in RENAMED_KEYS.items():
+            if old in unknown:
+                if measure != 'params':
+                    raise ValueError(f'model.budget has both {old} (the '
+                                     f'former name of {new}) and {new}')
+                print_log(f'model.budget.{old} is now model.budget.{new}',
+                          logger='current', level=logging.WARNING)
+                measure = unknown.pop(old)
         for key in unknown:
             if key in REMOVED_KEYS:
                 raise ValueError(f'model.budget.{key} was removed: '
@@ -93,7 +106,7 @@ class UnitBudget(nn.Module):
         if unknown:
             raise TypeError(
                 f'unknown model.budget keys {sorted(unknown)}; expected '
-                'target, cost, input_shape, gate_threshold, min_keep, '
+                'target, measure, input_shape, gate_threshold, min_keep, '
                 'multiplier_lr, penalty')
         if not 0 < target <= 1:
             raise ValueError(f'budget target must be in (0, 1], got {target}')
@@ -106,13 +119,13 @@ class UnitBudget(nn.Module):
             raise ValueError('budget multiplier_lr must be > 0, got '
                              f'{multiplier_lr}')
         self.target = float(target)
-        self.cost_kind = cost
+        self.measure = measure
         self.input_shape = input_shape
         self.gate_threshold = float(gate_threshold)
         self.min_keep = float(min_keep)
         self.multiplier_lr = float(multiplier_lr)
         self.penalty = float(penalty)
-        self.cost: Optional[KeptCost] = None
+        self.kept_cost: Optional[KeptCost] = None
         # persistent: a resumed run and the export see the same P and lambda
         self.register_buffer('multiplier', torch.tensor(0.))
 
@@ -125,8 +138,8 @@ class UnitBudget(nn.Module):
     def bind(self, plan: 'FamilyPlan', layer_names: Sequence[str]) -> None:
         """Build the cost model of the modulated layers of the backbone
         ``plan`` (its family plan) describes."""
-        self.cost = KeptCost(plan, layer_names, self.cost_kind,
-                             self.input_shape)
+        self.kept_cost = KeptCost(plan, layer_names, self.measure,
+                                  self.input_shape)
 
     def probabilities(self, logits: Sequence[torch.Tensor]
                       ) -> List[torch.Tensor]:
@@ -160,13 +173,13 @@ class UnitBudget(nn.Module):
     def loss(self, logits: Sequence[torch.Tensor]) -> torch.Tensor:
         """The augmented Lagrangian lambda (r - t) + rho / 2 (r - t)^2 of
         the realized gates, with the straight-through gradient."""
-        excess = self.cost.ratio(self.gates(logits)) - self.target
+        excess = self.kept_cost.ratio(self.gates(logits)) - self.target
         return self.multiplier * excess + self.penalty / 2 * excess**2
 
     @torch.no_grad()
     def kept_ratio(self, probs: Sequence[torch.Tensor]) -> float:
         """r of the gates the TNet runs with."""
-        return float(self.cost.ratio(self.hard_gates(probs)))
+        return float(self.kept_cost.ratio(self.hard_gates(probs)))
 
     @torch.no_grad()
     def update_multiplier(self, kept_ratio: float) -> None:

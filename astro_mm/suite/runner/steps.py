@@ -199,7 +199,7 @@ class UnitSteps:
         channels differ between training seeds as the trainings do)."""
         if 'budget' in spec:
             how = dict(budget=float(spec['budget']),
-                       cost=spec.get('measure', 'params'))
+                       measure=spec.get('measure', 'params'))
         elif 'threshold' in spec:
             how = dict(threshold=float(spec['threshold']))
         else:  # method='early': the channels its training removed

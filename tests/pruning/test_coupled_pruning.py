@@ -39,7 +39,7 @@ def _prune(name, method, budget, **kwargs):
     if method.startswith('astro'):
         algo = tiny_astronet(name, **(STEM_MODULATED
                                       if method == 'astro_stem' else {}))
-        return algo, export_pruned(algo, coupled=True, param_budget=budget,
+        return algo, export_pruned(algo, coupled=True, budget=budget,
                                    **kwargs)
     model = tiny_plain_classifier(name)
     data = tiny_batches() if method == 'taylor' else None
@@ -181,14 +181,14 @@ def test_a_modulated_stem_joins_the_first_stages_astrocyte():
 def test_coupled_needs_p_of_the_stage_writers_and_a_params_budget():
     algo = tiny_astronet('resnet18-cifar')
     with pytest.raises(ValueError, match='counts parameters only'):
-        export_pruned(algo, param_budget=0.6, coupled=True, cost='flops',
+        export_pruned(algo, budget=0.6, coupled=True, measure='flops',
                       input_shape=(3, 32, 32))
     # the budget-aware mode modulates inner units only: no P ranks the
     # stage channels
     budget_algo = budget_resnet20(budget=dict(target=0.6)).eval()
     budget_algo.set_round(1)
     with pytest.raises(ValueError, match='none of them is modulated'):
-        export_pruned(budget_algo, param_budget=0.6, coupled=True)
+        export_pruned(budget_algo, budget=0.6, coupled=True)
 
 
 @pytest.mark.parametrize('name', NAMES)

@@ -229,7 +229,7 @@ def test_the_gates_config_is_the_astro_row_but_for_the_modulator(
     assert gates.model.modulator.type == 'astro_mm.FreeLogitsModulator'
     budget = dict(target=target / 100)
     if measure == 'flops':
-        budget.update(cost='flops', input_shape=(1, 28, 28))
+        budget.update(measure='flops', input_shape=(1, 28, 28))
     assert gates.model.budget == budget
     for cfg in astro.values():
         assert _without_modulator(cfg) == _without_modulator(gates)
@@ -258,4 +258,4 @@ def test_one_key_sets_the_lr_of_every_phi_optimizer(method):
         assert optim[name].clip_grad_kwargs == dict(max_norm=1.0)
     assert optim['tnet'].optimizer.param_groups[0]['lr'] == 0.1
     # the budget's cost model counts MACs of a 28 x 28 image
-    assert algo.budget.cost_kind == 'flops'
+    assert algo.budget.measure == 'flops'

@@ -366,7 +366,7 @@ def test_pruned_widths_by_family():
 
 def test_param_budget_on_a_transformer():
     algo = _pruning_algorithm('vit')
-    result = export_pruned(algo, param_budget=0.8)
+    result = export_pruned(algo, budget=0.8)
     assert result.params_after <= 0.8 * result.params_before
 
 

@@ -60,7 +60,7 @@ def test_pruned_network_computes_the_thresholded_modulated_one(name):
 def test_param_budget_sets_the_threshold():
     algo = tiny_astronet('resnet18-cifar')
     probs = algo._rows(algo.cached_probs.clone())
-    result = export_pruned(algo, param_budget=0.6)
+    result = export_pruned(algo, budget=0.6)
     assert result.params_after <= 0.6 * result.params_before
     assert result.params_after > 0.45 * result.params_before  # not overshot
     # a budget ranks by P / cost: no single threshold
@@ -69,8 +69,15 @@ def test_param_budget_sets_the_threshold():
     for p, realized, can_prune in zip(probs, result.probs, _prunable(algo)):
         if not can_prune:
             assert torch.equal(realized, p)
-    with pytest.raises(ValueError, match='param_budget'):
-        export_pruned(algo, param_budget=1.5)
+    with pytest.raises(ValueError, match=r'budget must be in \(0, 1\]'):
+        export_pruned(algo, budget=1.5)
+    # the former names of budget and measure, still taken, with a warning
+    with pytest.warns(DeprecationWarning, match=r'param_budget=\.\.\.\) is '
+                      r'now budget'):
+        renamed = export_pruned(algo, param_budget=0.6, cost='params')
+    assert renamed.widths == result.widths
+    with pytest.raises(TypeError, match='both param_budget'):
+        export_pruned(algo, budget=0.6, param_budget=0.6)
 
 
 @pytest.mark.parametrize('name', ['resnet18-cifar', 'resnet18-mmdet'])
@@ -117,7 +124,7 @@ def test_bad_widths_are_refused():
 def test_round_to_keeps_multiples_and_the_realized_function(name):
     algo = tiny_astronet(name)
     full = algo.family_plan.inner_widths()
-    result = export_pruned(algo, param_budget=0.6, round_to=4)
+    result = export_pruned(algo, budget=0.6, round_to=4)
     assert result.params_after <= 0.6 * result.params_before
     for block, widths in result.widths.items():
         for width, original in zip(widths, full[block]):

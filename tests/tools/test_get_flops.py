@@ -34,6 +34,7 @@ def _random_checkpoint(config, path):
 
 def _prune(config, checkpoint, out, input_size, *options):
     """tools/prune.py's l1 baseline at a FLOPs budget of 0.6; its report."""
+    # --cost: the former name of --measure, still taken
     run_tool('tools/prune.py', config, checkpoint, '--method', 'l1',
              '--budget', '0.6', '--cost', 'flops', '--input-size',
              str(input_size), '--recalibrate-batches', '0',

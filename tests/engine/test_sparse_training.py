@@ -22,8 +22,8 @@ from astro_mm.engine.optimizers import AutocastOptimWrapper
 from astro_mm.families import resolve_family
 from astro_mm.pruning.coupled import build_graph, example_inputs
 from astro_mm.registry import HOOKS, MODELS
+from conftest import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 NUM_CLASSES = 4
 SIZE = 12
 WIDTH = 4

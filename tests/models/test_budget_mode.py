@@ -52,7 +52,7 @@ def test_flops_budget_counts_the_macs_of_the_pruned_backbone():
     algo.set_round(1)
     algo.cached_probs.copy_(torch.rand(algo.cached_probs.shape))
     algo.eval()
-    result = export_pruned(algo, param_budget=0.5, cost='flops',
+    result = export_pruned(algo, budget=0.5, measure='flops',
                            input_shape=(1, 12, 12))
     before = flops(algo.architecture.backbone, 12, 1)
     after = flops(result.model.backbone, 12, 1)
@@ -74,7 +74,7 @@ def test_a_budget_never_zeroes_a_unit_it_cannot_remove():
     algo.eval()
     prunable = set(algo.family_plan.prunable_layer_names())
     assert any(layer.name not in prunable for layer in algo.layers)
-    result = export_pruned(algo, param_budget=0.6)
+    result = export_pruned(algo, budget=0.6)
     for layer, before, after in zip(algo.layers, algo._rows(probs),
                                     result.probs):
         if layer.name not in prunable:  # folded as it is, never zeroed
@@ -94,7 +94,7 @@ def test_budget_ranks_by_p_relative_to_cost_and_keeps_a_minimum_width():
     algo.set_round(1)
     algo.cached_probs.fill_(0.9)  # equal P: the costly units go first
     algo.eval()
-    result = export_pruned(algo, param_budget=0.6, min_keep=0.25)
+    result = export_pruned(algo, budget=0.6, min_keep=0.25)
     widths = result.widths
     stage3 = [w for name, ws in widths.items() if name.startswith('layer3')
               for w in ws]
@@ -419,3 +419,13 @@ def test_the_mnet_learns_from_the_task():
                       if p.grad is not None])
     assert g1.abs().max() > 1e-6 and lstm.abs().max() > 1e-6
 
+
+
+def test_budget_key_cost_is_read_as_measure():
+    """``model.budget.cost``, the former name of ``measure``, is read (with
+    a warning); both at once are refused."""
+    from astro_mm.models.algorithms.budget import UnitBudget
+    budget = UnitBudget(target=0.6, cost='flops', input_shape=(1, 12, 12))
+    assert budget.measure == 'flops'
+    with pytest.raises(ValueError, match='both cost'):
+        UnitBudget(target=0.6, cost='flops', measure='flops')

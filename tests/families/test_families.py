@@ -225,7 +225,7 @@ def test_toy_family_prunes_through_export_and_rebuilds(toy_family):
 
 def test_toy_family_meets_a_parameter_budget(toy_family):
     algo = _toy_algorithm()
-    result = export_pruned(algo, param_budget=0.8)
+    result = export_pruned(algo, budget=0.8)
     ratio = result.params_after / result.params_before
     assert ratio <= 0.8 + 1e-9 and ratio > 0.7
 
@@ -248,7 +248,7 @@ def test_toy_family_prunes_its_coupled_groups(toy_family):
     rebuilds from its inner and stage widths."""
     algo = _toy_algorithm(modulated_layers=dict(
         include=[r'\.expand$', r'\.project$']))
-    result = export_pruned(algo, param_budget=0.7, coupled=True)
+    result = export_pruned(algo, budget=0.7, coupled=True)
     full = {'body.first': 8, 'body.second': 12}
     assert set(result.stage_widths) == set(full)
     assert any(result.stage_widths[s] < full[s] for s in full)

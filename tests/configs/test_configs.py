@@ -10,7 +10,7 @@ from mmengine.registry import DefaultScope
 from conftest import ROOT
 
 # model configs; the benchmark suites (configs/suites) are checked by
-# tests/test_benchmark_suite.py
+# tests/suite/test_benchmark_suite.py
 CONFIGS = sorted(
     osp.relpath(p, ROOT)
     for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)

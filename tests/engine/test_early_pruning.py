@@ -23,8 +23,8 @@ from astro_mm.engine.hooks import EarlyPruningHook, early_pruning_hook
 from astro_mm.pruning import DeadChannels, prune_to_kept
 from astro_mm.pruning.report import flops
 from astro_mm.registry import MODELS
+from conftest import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs/prune_early/prune-early_resnet20-cifar-s2_'
                   '1xb128-amp-5e_fashion-mnist-holdout5k.py')
 NUM_CLASSES = 4

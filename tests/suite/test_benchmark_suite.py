@@ -223,7 +223,7 @@ def test_a_coupled_prune_spec_runs_the_prune_tool_with_coupled(tmp_path):
     assert args[0] == 'tools/prune.py' and request['coupled'] is True
     assert request['method'] == 'l1'
     assert request['budget'] == 0.6
-    assert request['cost'] == 'params'
+    assert request['measure'] == 'params'
     # the unit's seed, so that random's channels differ between seeds
     assert request['seed'] == 2
 
@@ -242,10 +242,10 @@ def test_prune_specs_take_a_budget_in_either_measure_and_a_ranking_rule(
         "early=dict(method='early')))]\n")
     prune = cfg.runs[0].prune
     f60 = runner.prune_args(prune.f60, 1)
-    assert f60 == ['--budget', '0.6', '--cost', 'flops', '--method', 'l1',
+    assert f60 == ['--budget', '0.6', '--measure', 'flops', '--method', 'l1',
                    '--rank', 'cost', '--seed', '1']
     assert runner.prune_args(prune.p40, 0)[:4] == [
-        '--budget', '0.4', '--cost', 'params']
+        '--budget', '0.4', '--measure', 'params']
     assert runner.prune_args(prune.early, 0) == ['--method', 'early',
                                                   '--seed', '0']
     for bad, message in [

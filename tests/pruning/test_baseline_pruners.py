@@ -426,7 +426,7 @@ def test_prune_tool_takes_the_measure_and_the_rule(plain_checkpoint,
     common = dict(method='l1', recalibrate_batches=0, latency_repeats=1,
                   input_size=28)
     report = prune_checkpoint(config, checkpoint, str(tmp_path / 'l1.pth'),
-                              budget=0.6, cost='flops', rank='cost',
+                              budget=0.6, measure='flops', rank='cost',
                               **common)
     written = json.loads((tmp_path / 'l1.json').read_text())
     assert (written['budget'], written['measure'], written['rank']) == \
