@@ -1,28 +1,10 @@
 """Cost of modulation: plain ResNet-18 vs MA-Net (and AstroNet) ResNet-18.
 
-Time: both models train side by side in one process on the same batches,
-their steps alternating (plain, astro, plain, astro, ...) so that machine
-noise hits both alike. An astro step is timed as training pays for it: the
-:class:`~astro_mm.engine.AlternationHook`'s ``before_train_iter`` (which calls
-``set_round``: at a round's start the weight descriptors, the modulator's
-forward and the caching of P) plus ``train_step``. The schedule is the
-hook's (``--round-unit``, ``--round-interval``) with Algorithm 1's warm-up
-rounds (``--warmup-rounds``, 10 % of the steps by default), so a new round
-mode of the hook is benchmarked by naming it.
-
-Weight updates: every ``step()`` of the TNet's optimizer is counted (an
-optimizer step hook), so ``time_per_w_update_ratio`` is the price of one
-update of W whatever the schedule does per step: the astro arm's time over
-its number of W updates (warm-up and W steps; Phi steps update none),
-divided by the same for the plain arm (one update per step).
-
-Memory: a separate pass per arm, alone in the process, over the first steps
-of the same schedule (up to the second step of each phase, so that every
-round's set-up and a steady step of each phase are seen). The figure is the
-peak of live tensor bytes, gradients and optimizer state included as they
-exist at the peak: on a GPU ``torch.cuda.max_memory_allocated``; on a CPU
-the torch profiler's allocation and free events (``profile_memory=True``)
-summed in order from the arm's construction on, and their maximum taken.
+How the time, the weight updates and the memory are measured:
+:mod:`astro_mm.analysis.modulation_overhead` (this script is its command
+line). The schedule is the AlternationHook's (``--round-unit``,
+``--alternation``, ``--round-interval``) with Algorithm 1's warm-up rounds
+(``--warmup-rounds``, 10 % of the steps by default).
 
 The last line is::
 

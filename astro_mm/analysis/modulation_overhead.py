@@ -7,9 +7,9 @@ noise hits both alike. An astro step is timed as training pays for it: the
 :class:`~astro_mm.engine.AlternationHook`'s ``before_train_iter`` (which calls
 ``set_round``: at a round's start the weight descriptors, the modulator's
 forward and the caching of P) plus ``train_step``. The schedule is the
-hook's (``--round-unit``, ``--round-interval``) with Algorithm 1's warm-up
-rounds (``--warmup-rounds``, 10 % of the steps by default), so a new round
-mode of the hook is benchmarked by naming it.
+hook's (``round_unit``, ``alternation``, ``round_interval``) with
+Algorithm 1's warm-up rounds (``warmup_rounds``), so a new round mode of
+the hook is benchmarked by naming it.
 
 Weight updates: every ``step()`` of the TNet's optimizer is counted (an
 optimizer step hook), so ``time_per_w_update_ratio`` is the price of one
