@@ -36,15 +36,17 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from astro_mm.compat import apply_patches, atomic_write_bytes
+from astro_mm.suite import (SuiteRunner, build_rows, load_suite, prepare_data,
+                            to_csv, to_markdown)
+from astro_mm.suite.launch import LaunchSettings
+from astro_mm.suite.planner import CostPlanner, plan_to_markdown
+from astro_mm.suite.runner import machine_mix_warning
 
-from astro_mm.suite import (SuiteRunner, build_rows, load_suite,  # noqa: E402
-                            prepare_data, to_csv, to_markdown)
-from astro_mm.compat import apply_patches, atomic_write_bytes  # noqa: E402
+# the repository: suites name configs relative to it
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # astro_mm's tools run with its compatibility layer (astro_mm.compat)
 apply_patches()
@@ -57,7 +59,6 @@ def log(message: str) -> None:
 
 
 def warn_machine_mix(results) -> None:
-    from astro_mm.suite.runner import machine_mix_warning
     message = machine_mix_warning(results)
     if message:
         log(f'WARNING: {message}')
@@ -124,7 +125,6 @@ def parse_args(argv=None):
 
 def plan(runner, args) -> None:
     """``--plan``: cost every run, print and save the table."""
-    from astro_mm.suite.planner import CostPlanner, plan_to_markdown
     planner = CostPlanner(runner, iters=args.plan_iters,
                           warmup=args.plan_warmup,
                           batch_size=args.plan_batch_size,
@@ -144,7 +144,6 @@ def main(argv=None):
     os.chdir(ROOT)
     cfg = load_suite(args.suite, root=ROOT)
     work_dir = args.work_dir or osp.join('work_dirs', 'suites', cfg.suite.name)
-    from astro_mm.suite.launch import LaunchSettings
     launch = LaunchSettings.from_suite(
         cfg.suite, launcher=args.launcher, gpus=args.gpus, nodes=args.nodes,
         partition=args.partition, slurm_args=args.slurm_args,

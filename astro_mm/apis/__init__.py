@@ -5,7 +5,8 @@ from .finetune import (dropped_from_pruned_config, finetune_config,
                        pruned_config)
 from .model_loading import (classifier_config, is_algorithm, load_algorithm,
                             load_model)
-from .prune import BASELINES, EARLY, prune_checkpoint, prune_summary
+from .prune import (BASELINES, EARLY, PruneOptions, prune_checkpoint,
+                    prune_summary)
 from .runner_setup import (add_common_args, build_runner, load_config,
                            release_dist, use_validation_split)
 
@@ -14,5 +15,6 @@ __all__ = [
     'finetune_config', 'use_validation_split', 'pruned_config',
     'dropped_from_pruned_config', 'is_algorithm', 'classifier_config',
     'load_model', 'load_algorithm', 'prune_checkpoint', 'prune_summary',
+    'PruneOptions',
     'BASELINES', 'EARLY'
 ]

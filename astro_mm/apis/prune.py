@@ -13,6 +13,7 @@ import copy
 import io
 import json
 import math
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -44,39 +45,12 @@ EARLY_PRUNING_KEYS = ('iteration', 'method', 'budget', 'measure', 'rank',
                       'ranked_by', 'seed', 'pruned_at', 'reached')
 
 
-def prune_checkpoint(config: str,
-                     checkpoint: str,
-                     out: str,
-                     *,
-                     method: Optional[str] = None,
-                     threshold: Optional[float] = None,
-                     budget: Optional[float] = None,
-                     coupled: bool = False,
-                     seed: int = 0,
-                     round_to: int = 1,
-                     min_keep: Optional[float] = None,
-                     measure: str = 'params',
-                     rank: Optional[str] = None,
-                     recalibrate_batches: int = 50,
-                     finetune_epochs: Optional[int] = None,
-                     finetune_lr: Optional[float] = None,
-                     input_size: int = 32,
-                     latency_repeats: int = 10,
-                     device: str = 'cpu',
-                     cfg_options: Optional[dict] = None,
-                     detector_config: Optional[str] = None,
-                     emit: Optional[str] = None) -> dict:
-    """Prune ``checkpoint`` of ``config`` and write the pruned network.
+@dataclass(frozen=True)
+class PruneOptions:
+    """How :func:`prune_checkpoint` prunes: ``tools/prune.py``'s options,
+    with the same defaults.
 
-    Writes ``out`` (the pruned checkpoint), ``out`` with .py (its
-    fine-tuning config), ``out`` with .json (the report) and, with
-    ``emit``, ``detector_config`` with the pruned backbone at ``emit``. The
-    arguments are ``tools/prune.py``'s options, with the same defaults.
-
-    Args:
-        config (str): The config the run trained.
-        checkpoint (str): Its checkpoint.
-        out (str): The pruned checkpoint to write (.pth).
+    Attributes:
         method (str, optional): ``astro`` (by P, an astro config's
             default), ``none`` (nothing removed), a baseline pruner
             (:data:`BASELINES`) or :data:`EARLY`; required for a plain
@@ -103,6 +77,40 @@ def prune_checkpoint(config: str,
         detector_config (str, optional): A detector config to write with
             the pruned backbone (with ``emit``).
         emit (str, optional): Where to write it.
+    """
+    method: Optional[str] = None
+    threshold: Optional[float] = None
+    budget: Optional[float] = None
+    coupled: bool = False
+    seed: int = 0
+    round_to: int = 1
+    min_keep: Optional[float] = None
+    measure: str = 'params'
+    rank: Optional[str] = None
+    recalibrate_batches: int = 50
+    finetune_epochs: Optional[int] = None
+    finetune_lr: Optional[float] = None
+    input_size: int = 32
+    latency_repeats: int = 10
+    device: str = 'cpu'
+    cfg_options: Optional[dict] = None
+    detector_config: Optional[str] = None
+    emit: Optional[str] = None
+
+
+def prune_checkpoint(config: str, checkpoint: str, out: str,
+                     **options) -> dict:
+    """Prune ``checkpoint`` of ``config`` and write the pruned network.
+
+    Writes ``out`` (the pruned checkpoint), ``out`` with .py (its
+    fine-tuning config), ``out`` with .json (the report) and, with
+    ``emit``, ``detector_config`` with the pruned backbone at ``emit``.
+
+    Args:
+        config (str): The config the run trained.
+        checkpoint (str): Its checkpoint.
+        out (str): The pruned checkpoint to write (.pth).
+        **options: :class:`PruneOptions`.
 
     Returns:
         dict: The report (also written as JSON); ``tools/prune.py`` prints
@@ -110,60 +118,64 @@ def prune_checkpoint(config: str,
         :func:`prune_summary`.
 
     Raises:
+        TypeError: An option :class:`PruneOptions` does not have.
         ValueError: Options that do not go together, or a checkpoint that
             cannot be pruned as asked.
     """
-    if device.startswith('cuda') and not torch.cuda.is_available():
-        raise ValueError(f'--device {device}: torch sees no CUDA '
+    opts = PruneOptions(**options)
+    if opts.device.startswith('cuda') and not torch.cuda.is_available():
+        raise ValueError(f'--device {opts.device}: torch sees no CUDA '
                          'device here')
     if not out.endswith('.pth'):
         raise ValueError(f'--out must end with .pth, got {out}')
     cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    method = method or ('astro' if is_algorithm(cfg) else None)
-    _check_method(cfg, config, method, threshold=threshold,
-                  coupled=coupled, rank=rank)
-    early_pruning = None
+    if opts.cfg_options:
+        cfg.merge_from_dict(opts.cfg_options)
+    method = opts.method or ('astro' if is_algorithm(cfg) else None)
+    _check_method(cfg, config, method, threshold=opts.threshold,
+                  coupled=opts.coupled, rank=opts.rank)
+    budget, measure, early_pruning = opts.budget, opts.measure, None
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         if method == EARLY:
             result, unpruned, meta = _prune_early(
-                cfg, config, checkpoint, budget=budget, coupled=coupled,
-                round_to=round_to, min_keep=min_keep)
+                cfg, config, checkpoint, budget=budget, coupled=opts.coupled,
+                round_to=opts.round_to, min_keep=opts.min_keep)
             # the report and the summary line name the training's prune
             budget, measure = meta['budget'], meta['measure']
             early_pruning = {key: meta.get(key) for key in EARLY_PRUNING_KEYS}
         else:
             result, unpruned = _prune(
-                cfg, method, checkpoint, threshold=threshold, budget=budget,
-                coupled=coupled, seed=seed, round_to=round_to,
-                min_keep=min_keep, measure=measure, rank=rank,
-                input_size=input_size)
-        if recalibrate_batches:
+                cfg, method, checkpoint, threshold=opts.threshold,
+                budget=budget, coupled=opts.coupled, seed=opts.seed,
+                round_to=opts.round_to, min_keep=opts.min_keep,
+                measure=measure, rank=opts.rank, input_size=opts.input_size)
+        if opts.recalibrate_batches:
             loader = Runner.build_dataloader(cfg.train_dataloader)
-            recalibrate_batch_norm(result.model, loader, recalibrate_batches)
+            recalibrate_batch_norm(result.model, loader,
+                                   opts.recalibrate_batches)
             result.model.eval()
         # timed in channels-last, the faster format for CPU inference (as
         # benchmarks/pruning_speedup.py); copies keep the export untouched
         report = compare(unpruned, copy.deepcopy(result.model.backbone),
-                         input_size, repeats=latency_repeats,
-                         channels_last=True, device=device)
+                         opts.input_size, repeats=opts.latency_repeats,
+                         channels_last=True, device=opts.device)
     threshold = None if math.isnan(result.threshold) else result.threshold
     report.update(method=method, threshold=threshold, coupled=result.coupled,
                   stage_widths=result.stage_widths,
                   budget=budget,
                   measure=measure if budget is not None else None,
                   rank=_rank_rule(method, result, budget=budget,
-                                  coupled=coupled),
-                  recalibrated_batches=recalibrate_batches,
+                                  coupled=opts.coupled),
+                  recalibrated_batches=opts.recalibrate_batches,
                   config=config, checkpoint=checkpoint)
     if method == EARLY:
         report.update(early_pruning=early_pruning)
     _write_pruned(cfg, result, out, report, method=method,
                   threshold=threshold, config=config, checkpoint=checkpoint,
-                  finetune_epochs=finetune_epochs, finetune_lr=finetune_lr)
-    if emit:
-        emit_detector_config(out, detector_config, emit)
+                  finetune_epochs=opts.finetune_epochs,
+                  finetune_lr=opts.finetune_lr)
+    if opts.emit:
+        emit_detector_config(out, opts.detector_config, opts.emit)
     return report
 
 

@@ -151,10 +151,8 @@ def find_modulated_layers(plan: 'FamilyPlan',
             backbone whose attention modules are not known.
     """
     if isinstance(plan, nn.Module):
-        raise TypeError(
-            f'find_modulated_layers takes the family plan of the backbone, '
-            f'got the {type(plan).__name__} itself: pass '
-            'astro_mm.families.resolve_family(backbone)')
+        raise TypeError(f'pass the family plan of {type(plan).__name__} '
+                        '(astro_mm.families.resolve_family(backbone))')
     backbone = plan.backbone
     rules, stage_of = plan.unit_rules, plan.stage_of
     if exclude is None:
