@@ -95,21 +95,9 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
     shown = set()
     for row in rows:
         group = row.get('method') or row['label']
-        colour = colour_of[group]
-        x, y = float(row['params_M']), float(row['accuracy'])
-        std: Optional[float] = row.get('accuracy_std')
-        ax.errorbar(x, y, yerr=None if std is None else float(std),
-                    fmt=row.get('marker', 'o'), color=colour, markersize=7,
-                    capsize=3, label=None if group in shown else group)
+        _plot_row(ax, row, colour_of[group],
+                  None if group in shown else group, annotate)
         shown.add(group)
-        if annotate:
-            ax.annotate(row['label'], (x, y), textcoords='offset points',
-                        xytext=(6, 4), fontsize=8)
-        if row.get('paper_params_M') is not None:
-            px, py = float(row['paper_params_M']), float(row['paper_accuracy'])
-            ax.plot([x, px], [y, py], linestyle=':', color=colour, linewidth=1)
-            ax.scatter(px, py, s=60, facecolors='none', edgecolors=[colour],
-                       linewidths=1.5)
     if any(r.get('paper_params_M') is not None for r in rows):
         ax.scatter([], [], s=60, facecolors='none', edgecolors='grey',
                    label='paper')
@@ -128,6 +116,24 @@ def plot_params_vs_accuracy(rows: Sequence[dict],
               **({} if annotate else dict(loc='center left',
                                           bbox_to_anchor=(1.01, 0.5))))
     return save_figure(fig, out)
+
+
+def _plot_row(ax, row: dict, colour: tuple, label: Optional[str],
+              annotate: bool) -> None:
+    """One run's point (with its error bar, label and paper point)."""
+    x, y = float(row['params_M']), float(row['accuracy'])
+    std: Optional[float] = row.get('accuracy_std')
+    ax.errorbar(x, y, yerr=None if std is None else float(std),
+                fmt=row.get('marker', 'o'), color=colour, markersize=7,
+                capsize=3, label=label)
+    if annotate:
+        ax.annotate(row['label'], (x, y), textcoords='offset points',
+                    xytext=(6, 4), fontsize=8)
+    if row.get('paper_params_M') is not None:
+        px, py = float(row['paper_params_M']), float(row['paper_accuracy'])
+        ax.plot([x, px], [y, py], linestyle=':', color=colour, linewidth=1)
+        ax.scatter(px, py, s=60, facecolors='none', edgecolors=[colour],
+                   linewidths=1.5)
 
 
 def load_rows(path: str) -> list:

@@ -251,14 +251,7 @@ def generate_demo_cifar(root,
         dict: The manifest (generator, version, params, counts, classes and
         the sha256 of every file relative to ``root``).
     """
-    if num_train < 1 or num_test < 1:
-        raise ValueError('num_train and num_test must be positive, got '
-                         f'{num_train} and {num_test}')
-    classes = tuple(CIFAR_CLASSES if classes is None else classes)
-    unknown = [c for c in classes if c not in CIFAR_CLASSES]
-    if unknown or len(set(classes)) != len(classes) or len(classes) < 2:
-        raise ValueError(f'classes must be two or more distinct names of '
-                         f'{CIFAR_CLASSES}, got {classes}')
+    classes = _checked_request(num_train, num_test, classes)
     root = Path(root)
     generator = 'generate_demo_cifar'
     params = dict(num_train=int(num_train), num_test=int(num_test),
@@ -271,7 +264,50 @@ def generate_demo_cifar(root,
 
     old_manifest = _start_regeneration(root)
     writer = _FileWriter(root)
+    train_labels, test_labels = _write_cifar_batches(
+        writer, num_train, num_test, seed, classes)
 
+    manifest = {
+        'generator': generator,
+        'version': GENERATOR_VERSION,
+        'seed': int(seed),
+        'params': params,
+        'classes': list(classes),
+        'counts': {
+            'train': num_train,
+            'test': num_test,
+            'train_per_class': _per_class(train_labels, len(classes)),
+            'test_per_class': _per_class(test_labels, len(classes)),
+        },
+        'files': writer.files,
+    }
+    _finish_generation(root, old_manifest, manifest)
+    return manifest
+
+
+def _checked_request(num_train: int, num_test: int,
+                     classes: Optional[Sequence[str]]) -> tuple:
+    """The classes of a request (all ten by default), checked.
+
+    Raises:
+        ValueError: A count below one, or classes that are not two or more
+            distinct names of ``CIFAR_CLASSES``.
+    """
+    if num_train < 1 or num_test < 1:
+        raise ValueError('num_train and num_test must be positive, got '
+                         f'{num_train} and {num_test}')
+    classes = tuple(CIFAR_CLASSES if classes is None else classes)
+    unknown = [c for c in classes if c not in CIFAR_CLASSES]
+    if unknown or len(set(classes)) != len(classes) or len(classes) < 2:
+        raise ValueError(f'classes must be two or more distinct names of '
+                         f'{CIFAR_CLASSES}, got {classes}')
+    return classes
+
+
+def _write_cifar_batches(writer, num_train: int, num_test: int, seed: int,
+                         classes: tuple) -> tuple:
+    """Render both splits and write CIFAR's batch files; the labels of the
+    training and the test images."""
     train, train_labels, train_names = _render_cifar_split(
         'train', num_train, seed, classes)
     bounds = np.linspace(0, num_train, 6).round().astype(int)
@@ -296,20 +332,4 @@ def generate_demo_cifar(root,
     }
     writer.write(f'{CIFAR_FOLDER}/batches.meta',
                  pickle.dumps(meta, protocol=2))
-
-    manifest = {
-        'generator': generator,
-        'version': GENERATOR_VERSION,
-        'seed': int(seed),
-        'params': params,
-        'classes': list(classes),
-        'counts': {
-            'train': num_train,
-            'test': num_test,
-            'train_per_class': _per_class(train_labels, len(classes)),
-            'test_per_class': _per_class(test_labels, len(classes)),
-        },
-        'files': writer.files,
-    }
-    _finish_generation(root, old_manifest, manifest)
-    return manifest
+    return train_labels, test_labels

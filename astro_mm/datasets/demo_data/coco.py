@@ -408,14 +408,7 @@ def generate_demo_coco(root,
         ValueError: On too few images or too small an image size.
         RuntimeError: If a split lacks a size bucket (a generator bug).
     """
-    if num_train < 3 or num_val < 3:
-        raise ValueError('num_train and num_val must be >= 3 so that every '
-                         'split has small, medium and large objects, got '
-                         f'{num_train} and {num_val}')
-    size = (int(image_size[0]), int(image_size[1]))
-    if min(size) < 128:
-        raise ValueError(f'image_size must be at least 128x128 to hold large '
-                         f'(> 96^2 px) objects, got {size}')
+    size = _checked_request(num_train, num_val, image_size)
     root = Path(root)
     generator = 'generate_demo_coco'
     params = dict(num_train=int(num_train), num_val=int(num_val),
@@ -426,17 +419,8 @@ def generate_demo_coco(root,
 
     old_manifest = _start_regeneration(root)
     writer = _FileWriter(root)
-    counts = {}
-    for split, n in (('train', num_train), ('val', num_val)):
-        coco, counts[split] = _coco_split(split, n, size, seed, writer)
-        buckets = counts[split]['area_buckets']
-        missing = [b for b, c in buckets.items() if not c]
-        if missing:
-            raise RuntimeError(f'{split} split has no {missing} objects; '
-                               'AP_S/M/L would be undefined')
-        text = json.dumps(coco, separators=(',', ':'))
-        writer.write(f'annotations/instances_{split}.json',
-                     text.encode('utf-8'))
+    counts = {split: _write_coco_split(writer, split, n, size, seed)
+              for split, n in (('train', num_train), ('val', num_val))}
 
     manifest = {
         'generator': generator,
@@ -449,3 +433,38 @@ def generate_demo_coco(root,
     }
     _finish_generation(root, old_manifest, manifest)
     return manifest
+
+
+def _checked_request(num_train: int, num_val: int,
+                     image_size: Tuple[int, int]) -> Tuple[int, int]:
+    """The image size of a request, checked.
+
+    Raises:
+        ValueError: On too few images or too small an image size.
+    """
+    if num_train < 3 or num_val < 3:
+        raise ValueError('num_train and num_val must be >= 3 so that every '
+                         'split has small, medium and large objects, got '
+                         f'{num_train} and {num_val}')
+    size = (int(image_size[0]), int(image_size[1]))
+    if min(size) < 128:
+        raise ValueError(f'image_size must be at least 128x128 to hold large '
+                         f'(> 96^2 px) objects, got {size}')
+    return size
+
+
+def _write_coco_split(writer, split: str, num_images: int,
+                      size: Tuple[int, int], seed: int) -> dict:
+    """Render one split, write its images and annotation file; its counts.
+
+    Raises:
+        RuntimeError: The split lacks a size bucket (a generator bug).
+    """
+    coco, counts = _coco_split(split, num_images, size, seed, writer)
+    missing = [b for b, c in counts['area_buckets'].items() if not c]
+    if missing:
+        raise RuntimeError(f'{split} split has no {missing} objects; '
+                           'AP_S/M/L would be undefined')
+    text = json.dumps(coco, separators=(',', ':'))
+    writer.write(f'annotations/instances_{split}.json', text.encode('utf-8'))
+    return counts
