@@ -266,3 +266,28 @@ def test_repo_configs_ask_for_the_strict_swap():
         init_cfg = cfg.model.backbone.init_cfg
         assert (init_cfg.type, init_cfg._scope_) == ('Pretrained', 'astro_mm')
         assert 'astro_mm.compat.enable' in cfg.custom_imports.imports
+
+
+def test_a_pruned_backbone_in_a_detector_imports_no_library_mmdet_does_not():
+    """mmdet 3.3 itself imports mmpretrain when its models register
+    (mmdet/models/data_preprocessors/reid_data_preprocessor.py): what
+    building ``astro_mm.PrunedBackbone`` around an mmdet ResNet adds to
+    building that ResNet alone is astro_mm's own modules and Torch-Pruning,
+    no OpenMMLab package."""
+    probe = r'''
+import json, sys
+from mmdet.registry import MODELS
+MODELS.build(dict(type='ResNet', depth=18))
+before = set(sys.modules)
+import astro_mm  # noqa: F401
+MODELS.build(dict(type='astro_mm.PrunedBackbone',
+                  base=dict(type='mmdet.ResNet', depth=18), widths={}))
+added = {m.split('.')[0] for m in set(sys.modules) - before}
+print(json.dumps(sorted(added)))
+'''
+    proc = subprocess.run([sys.executable, '-c', probe], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    added = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert 'astro_mm' in added and 'torch_pruning' in added
+    assert not {'mmpretrain', 'mmdet', 'mmcv', 'mmengine'} & added, added
