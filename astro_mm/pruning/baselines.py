@@ -91,7 +91,7 @@ import copy
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import (TYPE_CHECKING, Callable, Dict, Iterable, List, Optional,
+from typing import (Callable, Dict, Iterable, List, Optional,
                     Sequence, Tuple)
 
 import torch
@@ -103,8 +103,6 @@ from .coupled import (ChannelGroup, ParamCount, build_graph, cost_count,
                       example_inputs, params, prune_groups, removed_channels)
 from .export import PruneResult, check_plan
 
-if TYPE_CHECKING:  # the plan comes from the layer above, never imported
-    from astro_mm.families import FamilyPlan
 
 # How channels are ranked (what a budget counts: cost.MEASURES).
 RANKS = ('group', 'cost')

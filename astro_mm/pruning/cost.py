@@ -9,15 +9,13 @@ is exactly the parameter count pruning leaves (``FamilyPlan.prune_units``); with
 P in (0, 1) it is the expected kept cost r(P) the budget-aware mode drives
 to its target (METHOD.md), differentiable in P.
 """
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from .strategies import CostTerm
 
-if TYPE_CHECKING:  # the plan comes from the layer above, never imported
-    from astro_mm.families import FamilyPlan
 
 # what a budget is a share of: the backbone's parameters or multiply-adds
 MEASURES = ('params', 'flops')

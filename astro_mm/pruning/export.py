@@ -61,7 +61,7 @@ channel; by group-normalized P the FLOPs fall with the parameters
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -72,8 +72,6 @@ from .coupled import (ParamCount, build_graph, example_inputs, params,
                       prune_groups, removed_channels)
 from .folding import fold_unit_probs
 
-if TYPE_CHECKING:  # the plan comes from the layer above, never imported
-    from astro_mm.families import FamilyPlan
 
 
 @dataclass

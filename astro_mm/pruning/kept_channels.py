@@ -24,7 +24,7 @@ its norm, and the next conv's inputs.
   the pruned network would give them (the removed channels contribute 0).
 """
 import copy
-from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -35,8 +35,6 @@ from .coupled import (ChannelGroup, build_graph, cost_count, example_inputs,
                       params, prune_groups)
 from .export import check_plan
 
-if TYPE_CHECKING:  # the plan comes from the layer above, never imported
-    from astro_mm.families import FamilyPlan
 
 # (parameter, dimension, removed indices): one zeroed slice
 Slice = Tuple[nn.Parameter, int, torch.Tensor]

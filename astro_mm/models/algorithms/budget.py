@@ -35,7 +35,7 @@ things, all here:
 """
 import logging
 import math
-from typing import TYPE_CHECKING, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -44,8 +44,6 @@ from torch import nn
 
 from astro_mm.pruning.cost import KeptCost
 
-if TYPE_CHECKING:
-    from astro_mm.families import FamilyPlan
 
 
 # keys a budget config once had, and why they are gone

@@ -15,14 +15,12 @@ default, and its stage groups, are declared by its family module
 import copy
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-if TYPE_CHECKING:  # the plan comes from the layer above, never imported
-    from astro_mm.families import FamilyPlan
 
 UNIT_KINDS = ('channel', 'head')
 
