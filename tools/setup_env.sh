@@ -3,8 +3,9 @@
 #
 # Idempotent: a stamp records the hash of every input of the set-up, so a
 # second run with nothing changed returns in seconds. The mmcv wheel, whose
-# build takes ~6 minutes on 2 cores, is cached outside the repo (keyed by
-# Python, torch and CPU/CUDA ops) so even a fresh clone skips the build.
+# build takes ~13 minutes on 2 cores with CPU ops, is cached outside the
+# repo (keyed by Python, torch, and CPU ops or CUDA version + GPU
+# architectures) so even a fresh clone skips the build.
 #
 # The stamp counts only when the key packages also import, so a damaged
 # venv (a half-removed package, a broken torch) is rebuilt from scratch.
@@ -17,7 +18,11 @@
 #   ASTRO_MM_CACHE  wheel cache folder (default: ~/.cache/astro_mm)
 #   PYTHON          interpreter used to create the venv (default: the first
 #                   of python3.11, python3.12, python3.13, python3)
-#   FORCE_CUDA=1    build mmcv's CUDA ops (also chosen when torch sees a GPU)
+#   FORCE_CUDA=1    build mmcv's CUDA ops (also chosen when torch sees a GPU);
+#                   needs nvcc of torch's CUDA major version (CUDA_HOME, else
+#                   /usr/local/cuda, else nvcc on PATH)
+#   TORCH_CUDA_ARCH_LIST  GPU architectures of that build (default: the
+#                   visible GPUs', else 9.0+PTX, the H100 / H200)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,8 +40,9 @@ log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[setup %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 pip_install() { "$PY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS" "$@"; }
 
-inputs_hash() {
-    cat "$CONSTRAINTS" "$ROOT/pyproject.toml" "$ROOT/tools/setup_env.sh" | sha256sum | cut -d' ' -f1
+inputs_hash() {  # the CUDA choice too: FORCE_CUDA=1 on a CPU venv rebuilds
+    { cat "$CONSTRAINTS" "$ROOT/pyproject.toml" "$ROOT/tools/setup_env.sh"
+      echo "FORCE_CUDA=${FORCE_CUDA:-0} TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-}"; } | sha256sum | cut -d' ' -f1
 }
 
 install_fashion_mnist() {
@@ -74,7 +80,8 @@ check_build_tools() {  # before compiling mmcv's C++ ops
 
 install_fashion_mnist
 
-if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(inputs_hash)" ]; then
+INPUTS_HASH="$(inputs_hash)"  # before the CUDA path exports its defaults
+if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$INPUTS_HASH" ]; then
     if "$PY" -c "$KEY_IMPORTS" 2>/dev/null; then
         log "environment up to date ($VENV)"
         exit 0
@@ -100,17 +107,59 @@ pip_install torch torchvision
 log "  done in $((SECONDS - t)) s"
 
 # mmcv 2.1.0 has no wheels for this torch: build from source with ops, once per key.
-read -r PY_TAG TORCH_VER OPS_TAG < <("$PY" - <<'EOF'
-import os, sys, torch
+# A CUDA build is keyed by the CUDA version and the GPU architectures too: a
+# wheel built for sm_90 does not run on an sm_80 card.
+read -r PY_TAG TORCH_VER OPS_TAG ARCHS CUDA_INCLUDE < <("$PY" - <<'EOF'
+import os, os.path as osp, sys, torch
 cuda = torch.cuda.is_available() or os.environ.get('FORCE_CUDA', '0') == '1'
-ops = f'cuda{torch.version.cuda}' if cuda else 'cpu'
-print(f'py{sys.version_info.major}{sys.version_info.minor}', torch.__version__.split('+')[0], ops)
+archs, include = '-', '-'
+if cuda:
+    if os.environ.get('TORCH_CUDA_ARCH_LIST'):
+        archs = os.environ['TORCH_CUDA_ARCH_LIST'].replace(' ', ';')
+    elif torch.cuda.is_available():
+        archs = ';'.join(sorted({'%d.%d' % torch.cuda.get_device_capability(i)
+                                 for i in range(torch.cuda.device_count())}))
+    else:
+        # No GPU to ask (a build machine): torch's own default then fails
+        # (an empty list). Build for the H100 / H200, with PTX that newer
+        # cards compile at load; name others in TORCH_CUDA_ARCH_LIST.
+        archs = '9.0+PTX'
+    # pip's CUDA wheels carry the cuBLAS / cuSPARSE / cuSOLVER headers that
+    # torch's CUDA headers include and a bare toolkit may lack
+    major = torch.version.cuda.split('.')[0]
+    candidate = osp.join(osp.dirname(osp.dirname(torch.__file__)), 'nvidia',
+                         f'cu{major}', 'include')
+    include = candidate if osp.isdir(candidate) else '-'
+tag = 'cpu'
+if cuda:
+    tag = f'cuda{torch.version.cuda}-sm' + '-'.join(
+        a.replace('.', '').replace('+PTX', 'ptx') for a in archs.split(';'))
+print(f'py{sys.version_info.major}{sys.version_info.minor}',
+      torch.__version__.split('+')[0], tag, archs, include)
 EOF
-)
+) || die "could not read torch's version and CUDA build from $PY (did torch install?)"
+if [ "$OPS_TAG" != cpu ]; then
+    # torch guesses CUDA_HOME as the parent of nvcc's folder: wrong where
+    # nvcc on PATH is a wrapper script (/usr/local/bin/nvcc gives /usr/local)
+    if [ -z "${CUDA_HOME:-}" ]; then
+        if [ -x /usr/local/cuda/bin/nvcc ]; then CUDA_HOME=/usr/local/cuda
+        elif command -v nvcc >/dev/null; then CUDA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")"
+        fi
+    fi
+    [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ] \
+        || die "building mmcv's CUDA ops needs the CUDA toolkit: no nvcc in ${CUDA_HOME:-\$CUDA_HOME (unset)}/bin; install the toolkit matching torch's CUDA ($OPS_TAG), or set CUDA_HOME"
+    NVCC_VER="$("$CUDA_HOME/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')"
+    TORCH_CUDA="$(echo "$OPS_TAG" | sed 's/^cuda\([0-9.]*\)-.*/\1/')"
+    [ "${NVCC_VER%%.*}" = "${TORCH_CUDA%%.*}" ] \
+        || die "nvcc in $CUDA_HOME is CUDA $NVCC_VER, torch's wheel CUDA $TORCH_CUDA: the major versions must match (set CUDA_HOME to a matching toolkit)"
+    export CUDA_HOME FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST="$ARCHS"
+    if [ "$CUDA_INCLUDE" != - ]; then export CPATH="$CUDA_INCLUDE${CPATH:+:$CPATH}"; fi
+    log "CUDA ops: nvcc $NVCC_VER in $CUDA_HOME, architectures $ARCHS"
+fi
 MMCV_DIR="$CACHE/wheels/mmcv-2.1.0-$PY_TAG-torch$TORCH_VER-$OPS_TAG"
 if ! ls "$MMCV_DIR"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
     check_build_tools
-    log "building mmcv 2.1.0 with $OPS_TAG ops (about 6 minutes on 2 cores; cached in $MMCV_DIR)"
+    log "building mmcv 2.1.0 with $OPS_TAG ops (CPU ops: about 13 minutes on 2 cores; cached in $MMCV_DIR)"
     t=$SECONDS
     pip_install ninja psutil packaging
     mkdir -p "$MMCV_DIR.partial"
@@ -120,7 +169,8 @@ if ! ls "$MMCV_DIR"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
     rm -rf "$MMCV_DIR" && mv "$MMCV_DIR.partial" "$MMCV_DIR"  # atomic: no half-built cache
     log "  built in $((SECONDS - t)) s"
 fi
-pip_install "$MMCV_DIR"/mmcv-2.1.0-*.whl
+# forced: a venv that had the other build (CPU ops / CUDA ops) has the same version
+pip_install --force-reinstall --no-deps "$MMCV_DIR"/mmcv-2.1.0-*.whl
 
 log "OpenMMLab stack and astro_mm (editable)"
 t=$SECONDS
@@ -128,5 +178,5 @@ pip_install --no-build-isolation -e "$ROOT[tests]"
 log "  done in $((SECONDS - t)) s"
 
 "$PY" -c "$KEY_IMPORTS, astro_mm; print('stack:', 'torch', __import__('torch').__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
-inputs_hash > "$STAMP"
+echo "$INPUTS_HASH" > "$STAMP"
 log "environment ready in $((SECONDS - start)) s ($VENV)"

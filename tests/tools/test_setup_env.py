@@ -45,9 +45,11 @@ def repo(tmp_path):
     return tmp_path
 
 
-def _setup(repo, python):
-    env = dict(os.environ, PYTHON=str(python),
-               ASTRO_MM_CACHE=str(repo / 'cache'))
+def _setup(repo, python, **extra_env):
+    env = {key: value for key, value in os.environ.items()
+           if key not in ('FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'CUDA_HOME')}
+    env.update(PYTHON=str(python), ASTRO_MM_CACHE=str(repo / 'cache'),
+               **extra_env)
     return subprocess.run(['bash', str(repo / 'tools/setup_env.sh')],
                           capture_output=True, text=True, env=env,
                           timeout=60)
@@ -64,7 +66,8 @@ def test_current_stamp_with_broken_imports_rebuilds(repo):
     venv = repo / '.venv'
     _executable(venv / 'bin/python', '#!/bin/sh\nexit 1\n')  # imports fail
     digest = hashlib.sha256(b''.join(
-        (repo / rel).read_bytes() for rel in INPUTS)).hexdigest()
+        (repo / rel).read_bytes() for rel in INPUTS) +
+        b'FORCE_CUDA=0 TORCH_CUDA_ARCH_LIST=\n').hexdigest()
     (venv / '.astro_mm_setup_stamp').write_text(digest + '\n')
     proc = _setup(repo, _executable(repo / 'py39', OLD_PYTHON))
     assert 'environment up to date' not in proc.stdout
@@ -77,3 +80,54 @@ def test_current_stamp_with_broken_imports_rebuilds(repo):
 def test_pyproject_requires_311():
     with open(os.path.join(ROOT, 'pyproject.toml')) as f:
         assert 'requires-python = ">=3.11"' in f.read()
+
+
+# A venv whose python passes every step up to the mmcv build and answers the
+# key query as torch 2.11 + CUDA 13.0 on a machine without a GPU would.
+CUDA_VENV_PYTHON = """#!/bin/sh
+if [ "$1" = - ]; then
+  cat >/dev/null
+  echo py311 2.11.0 cuda13.0-sm90ptx '9.0+PTX' -
+fi
+exit 0
+"""
+
+
+def _cuda_setup(repo, cuda_home):
+    _executable(repo / '.venv/bin/python', CUDA_VENV_PYTHON)
+    return _setup(repo, repo / '.venv/bin/python', FORCE_CUDA='1',
+                  CUDA_HOME=str(cuda_home))
+
+
+def test_cuda_build_without_nvcc_is_refused(repo):
+    proc = _cuda_setup(repo, repo / 'no-toolkit')
+    assert proc.returncode != 0
+    assert f"needs the CUDA toolkit: no nvcc in {repo / 'no-toolkit'}/bin" \
+        in proc.stderr
+    assert not (repo / 'cache').exists()  # refused before any build
+
+
+def test_cuda_build_with_other_major_nvcc_is_refused(repo):
+    _executable(repo / 'cuda12/bin/nvcc',
+                '#!/bin/sh\necho "Cuda compilation tools, release 12.4, '
+                'V12.4.131"\n')
+    proc = _cuda_setup(repo, repo / 'cuda12')
+    assert proc.returncode != 0
+    assert "is CUDA 12.4, torch's wheel CUDA 13.0: the major versions must " \
+        'match' in proc.stderr
+    assert not (repo / 'cache').exists()
+
+
+def test_cuda_choice_is_part_of_the_stamp(repo):
+    """A venv stamped for CPU ops is not 'up to date' under FORCE_CUDA=1."""
+    venv = repo / '.venv'
+    _executable(venv / 'bin/python', CUDA_VENV_PYTHON)  # imports work
+    stamp = (venv / '.astro_mm_setup_stamp')
+    stamp.write_text(hashlib.sha256(b''.join(
+        (repo / rel).read_bytes() for rel in INPUTS) +
+        b'FORCE_CUDA=0 TORCH_CUDA_ARCH_LIST=\n').hexdigest() + '\n')
+    assert 'environment up to date' in _setup(repo, venv / 'bin/python').stdout
+    cuda = _setup(repo, venv / 'bin/python', FORCE_CUDA='1',
+                  CUDA_HOME=str(repo / 'no-toolkit'))  # stops before a build
+    assert 'environment up to date' not in cuda.stdout
+    assert 'needs the CUDA toolkit' in cuda.stderr
