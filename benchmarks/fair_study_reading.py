@@ -14,8 +14,11 @@ prints, trained nothing:
 3. per budget, the paired per-seed differences in fine-tuned test top-1 of
    AstroNet against ``gates`` and of AstroNet and MA-Net against the best
    rival (the non-astro method with the highest mean validation top-1 at
-   that budget: chosen on validation, never on test), with the 95 % t
-   half-width and the verdict (a win only where the interval excludes 0).
+   that budget: chosen on validation, never on test, among the methods
+   that have every seed), with the 95 % t half-width and the verdict (a
+   win only where the interval excludes 0). While some method lacks seeds
+   at FLOPs 0.6 (a study in progress) a warning on stderr says the last
+   line is provisional.
 
 Last line (FLOPs budget 0.6)::
 
@@ -33,7 +36,7 @@ import sys
 
 from astro_mm.analysis.fair_study import (by_method, best_rival,
                                           choose_settings, chosen_rows,
-                                          compare, read_rows)
+                                          compare, lacking_seeds, read_rows)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ARCHIVE = osp.join(ROOT, 'benchmarks', 'runs',
@@ -93,22 +96,31 @@ def main(argv=None) -> str:
         print(line)
         return line
     rows = chosen_rows(rows, choices)
-    comparisons = {}
+    comparisons, provisional = {}, {}
     for measure, budget in BUDGETS:
         table = by_method(rows, measure, budget)
         if not table:
             continue
         print_rows(table, measure, budget)
         best = best_rival(table)
-        pairs = [('astronet', 'gates'), ('astronet', best), ('manet', best)]
-        print(f'Best rival on validation: {best}\n')
+        # (a, b, what the last line calls b): the best rival may be gates
+        pairs = [('astronet', 'gates', 'gates'), ('astronet', best, 'best'),
+                 ('manet', best, 'best')]
+        lacking = lacking_seeds(table)
+        print(f'Best rival on validation: {best}'
+              + (' (among the methods with every seed; not yet in the '
+                 'running: ' + ', '.join(
+                     f'{m} (seeds {", ".join(map(str, s))} to come)'
+                     for m, s in lacking.items()) + ')'
+                 if lacking else '') + '\n')
+        if lacking:
+            provisional[(measure, budget)] = lacking
         print('| a | b | seeds | a - b (test top-1) | 95 % CI half-width | '
               'verdict |')
         print('|---|---|---|---|---|---|')
-        for a, b in pairs:
+        for a, b, role in pairs:
             c = compare(table, a, b, measure, budget)
-            comparisons[(measure, budget, a, 'gates' if b == 'gates'
-                         else 'best')] = c
+            comparisons[(measure, budget, a, role)] = c
             print(f'| {a} | {c.b} | {len(c.differences)} | {_fmt(c.mean)} '
                   f'| {_fmt(c.half_width)} | {c.verdict} |')
         print()
@@ -129,6 +141,11 @@ def main(argv=None) -> str:
             f'astronet_vs_best_ci={value(("astronet", "best"), "half_width")} '
             f'manet_vs_best={value(("manet", "best"), "mean")} '
             f'manet_vs_best_ci={value(("manet", "best"), "half_width")}')
+    if ('flops', 0.6) in provisional:
+        # the line's figures may change when the missing seeds come
+        print('WARNING: provisional, the study is in progress: at FLOPs 0.6 '
+              + ', '.join(provisional[('flops', 0.6)]) + ' lack seeds, so '
+              'the best rival is chosen without them', file=sys.stderr)
     print(line)
     return line
 

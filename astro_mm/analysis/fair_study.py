@@ -214,13 +214,29 @@ def by_method(rows: List[Row], measure: str, budget: float
     return table
 
 
+def lacking_seeds(table: Dict[str, Dict[int, Row]]) -> Dict[str, List[int]]:
+    """``{method: [missing seeds]}`` for the methods of a budget that lack
+    a seed some other method of it has (a study in progress)."""
+    seeds = set().union(*(set(rows) for rows in table.values())) \
+        if table else set()
+    return {method: sorted(seeds - set(rows))
+            for method, rows in sorted(table.items())
+            if seeds - set(rows)}
+
+
 def best_rival(table: Dict[str, Dict[int, Row]]) -> Optional[str]:
     """The rival of the astro rows (any method but AstroNet and MA-Net)
-    with the highest mean fine-tuned validation top-1 over its seeds."""
+    with the highest mean fine-tuned validation top-1 over its seeds.
+
+    Only rivals with every seed of the budget take part: a mean over fewer
+    seeds is a different quantity (a study in progress names its best
+    rival among the complete ones; :func:`lacking_seeds` says which are
+    not yet in the running)."""
+    lacking = lacking_seeds(table)
     rivals = {method: mean(r.top1_val for r in seeds.values())
               for method, seeds in table.items()
-              if method not in ASTRO and all(r.top1_val is not None
-                                             for r in seeds.values())}
+              if method not in ASTRO and method not in lacking and
+              all(r.top1_val is not None for r in seeds.values())}
     return max(sorted(rivals), key=lambda m: rivals[m]) if rivals else None
 
 
