@@ -24,9 +24,13 @@ Last line (FLOPs budget 0.6)::
 
     fair_study: units=<n> max_budget_dev=<x> astronet_vs_gates=<d> astronet_vs_gates_ci=<h> astronet_vs_best=<d> astronet_vs_best_ci=<h> manet_vs_best=<d> manet_vs_best_ci=<h>
 
+With ``--figure PNG`` it also draws every chosen row's test top-1 against
+the share of parameters and of FLOPs it keeps, side by side
+(:func:`astro_mm.analysis.plot_accuracy_vs_kept`).
+
 Example::
 
-    python benchmarks/fair_study_reading.py [--folder DIR] [--select]
+    python benchmarks/fair_study_reading.py [--folder DIR] [--select] [--figure PNG]
 """
 import argparse
 import glob
@@ -34,6 +38,7 @@ import os.path as osp
 import statistics
 import sys
 
+from astro_mm.analysis import plot_accuracy_vs_kept
 from astro_mm.analysis.fair_study import (by_method, best_rival,
                                           choose_settings, chosen_rows,
                                           compare, lacking_seeds, read_rows)
@@ -77,12 +82,30 @@ def print_rows(table, measure, budget) -> None:
     print()
 
 
+def figure_points(table, measure, budget) -> list:
+    """One point per method of a budget: its means over seeds."""
+    points = []
+    for method, seeds in sorted(table.items()):
+        rows = list(seeds.values())
+        tops = [r.top1 for r in rows]
+        points.append(dict(
+            method=method, measure=measure, budget=budget,
+            params_ratio=statistics.mean(r.params_ratio for r in rows),
+            flops_ratio=statistics.mean(r.flops_ratio for r in rows),
+            accuracy=statistics.mean(tops),
+            accuracy_std=statistics.stdev(tops) if len(tops) > 1 else None))
+    return points
+
+
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--folder', default=ARCHIVE,
                         help='the study\'s runs folder or archive')
     parser.add_argument('--select', action='store_true',
                         help='print the tuning stage\'s choices only')
+    parser.add_argument('--figure', metavar='PNG',
+                        help='also draw the chosen rows\' test top-1 '
+                        'against the parameters and FLOPs they keep')
     args = parser.parse_args(argv)
     rows = read_rows(args.folder)
     if not rows:
@@ -96,11 +119,12 @@ def main(argv=None) -> str:
         print(line)
         return line
     rows = chosen_rows(rows, choices)
-    comparisons, provisional = {}, {}
+    comparisons, provisional, points = {}, {}, []
     for measure, budget in BUDGETS:
         table = by_method(rows, measure, budget)
         if not table:
             continue
+        points += figure_points(table, measure, budget)
         print_rows(table, measure, budget)
         best = best_rival(table)
         # (a, b, what the last line calls b): the best rival may be gates
@@ -124,6 +148,12 @@ def main(argv=None) -> str:
             print(f'| {a} | {c.b} | {len(c.differences)} | {_fmt(c.mean)} '
                   f'| {_fmt(c.half_width)} | {c.verdict} |')
         print()
+    if args.figure and points:
+        print('figure: ' + plot_accuracy_vs_kept(
+            points, args.figure, budgets=sorted({b for _, b in BUDGETS}),
+            title='Fair study: fine-tuned test top-1 of each chosen row '
+            '(mean ± sd over seeds) against what it keeps',
+            accuracy_label='fine-tuned test top-1 (%)'))
     units = len(glob.glob(osp.join(args.folder, '*', 'seed*',
                                    'result.json')))
     deviation = max(r.budget_deviation for r in rows)

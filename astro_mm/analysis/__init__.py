@@ -12,6 +12,8 @@ call it directly. ``tools/analysis_tools/`` has one command line per function.
   images (AstroNet supp. Fig. 2, 3, 5).
 - :func:`plot_params_vs_accuracy`: a table's runs as params vs accuracy,
   next to the papers' points.
+- :func:`plot_accuracy_vs_kept`: pruned rows' accuracy against the share of
+  parameters and of FLOPs they keep, side by side.
 
 The modules the benchmarks in ``benchmarks/`` read and measure with are
 imported by name, each the library of one script: :mod:`.fair_study`,
@@ -19,6 +21,7 @@ imported by name, each the library of one script: :mod:`.fair_study`,
 :mod:`.convergence_runs`, :mod:`.detector_ap_curve` and
 :mod:`.modulation_overhead`.
 """
+from .budget_accuracy import plot_accuracy_vs_kept
 from .et_curves import plot_et_curves, read_et_curve, read_scalars
 from .gradcam import gradcam_compare, grad_cam, load_classifier, load_image
 from .p_histograms import plot_p_histograms
@@ -27,5 +30,5 @@ from .params_accuracy import load_rows, plot_params_vs_accuracy
 __all__ = [
     'plot_et_curves', 'read_et_curve', 'read_scalars', 'gradcam_compare',
     'grad_cam', 'load_classifier', 'load_image', 'plot_p_histograms',
-    'plot_params_vs_accuracy', 'load_rows'
+    'plot_params_vs_accuracy', 'load_rows', 'plot_accuracy_vs_kept'
 ]

@@ -77,8 +77,10 @@ def test_t_interval_is_the_textbook_one():
 def test_the_reading_prints_the_paired_verdicts(tmp_path):
     from conftest import run_tool
     astronet, gates, l1 = _archive(tmp_path)
+    figure = tmp_path / 'figure' / 'kept.png'
     out = run_tool('benchmarks/fair_study_reading.py', '--folder',
-                   str(tmp_path)).stdout
+                   str(tmp_path), '--figure', str(figure)).stdout
+    assert f'figure: {figure}' in out and figure.stat().st_size > 1000
     line = out.strip().splitlines()[-1]
     assert line.startswith('fair_study: ')
     fields = dict(item.split('=') for item in line.split(': ')[1].split())
