@@ -4,7 +4,11 @@
 # (default work_dirs/gpu_check)/gpu_check.log; record its figures in
 # benchmarks/RESULTS.md with the device it names.
 #
-#   1. the set-up with mmcv's CUDA ops (FORCE_CUDA=1), timed
+#   1. the set-up with mmcv's CUDA ops, timed: tools/setup_env.sh with
+#      FORCE_CUDA=1 where a registry is reachable; where none is (this
+#      workplace's lent machines), the wheels benchmarks/gpu_check_prepare.sh
+#      put in .whl/ (carry it) beside the machine's python3 and its torch,
+#      and mmcv built from source there
 #   2. mmcv's nms on CUDA, against its CPU result
 #   3. one astro config (MA-Net ResNet-18, demo CIFAR) for 200 iterations
 #   4. --plan of the MA-Net Tab. 11 suite on the GPU (device-hours beside
@@ -13,11 +17,15 @@
 #   6. DETR R-18 on the demo COCO set at a GPU schedule (box AP per
 #      evaluation: the curve, up to 5 AP)
 #
-# Usage: bash benchmarks/gpu_check.sh     (about 1-2 hours; DETR_ITERS=...)
+# Sized for this workplace's lent machines (15 device-minutes a session, 10
+# a command): DETR_ITERS=1500 by default, the rest short; none of it has yet
+# run on a GPU, so no step's time is known.
+#
+# Usage: bash benchmarks/gpu_check.sh     (DETR_ITERS=..., GPU_CHECK_WHEELS=.whl)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 OUT=${GPU_CHECK_DIR:-work_dirs/gpu_check}
-DETR_ITERS=${DETR_ITERS:-6000}
+DETR_ITERS=${DETR_ITERS:-1500}
 
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1
 then
@@ -35,16 +43,40 @@ run() { "$@" || { echo "gpu_check: FAILED: $*"; failed=1; }; }
 nvidia-smi -L
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 
-step "1. set-up with mmcv's CUDA ops (FORCE_CUDA=1)"
+step "1. set-up with mmcv's CUDA ops"
 start=$(date +%s)
-FORCE_CUDA=1 bash tools/setup_env.sh || { echo "gpu_check: set-up failed"; exit 1; }
-echo "setup: seconds=$(seconds_since "$start") (FORCE_CUDA=1; a cached mmcv wheel makes it seconds)"
-PY=.venv/bin/python
+WHEELS=${GPU_CHECK_WHEELS:-.whl}
+if [ -d "$WHEELS" ]; then
+    # A machine that reaches no registry (this workplace's lent GPUs): its
+    # python3 holds torch with CUDA; the rest comes from the wheels that
+    # benchmarks/gpu_check_prepare.sh put in $WHEELS, installed beside it,
+    # and mmcv is built here from its source unless a wheel came along.
+    PY=${GPU_CHECK_PYTHON:-python3}
+    SITE=${GPU_CHECK_SITE:-/tmp/astro_mm_site}
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade \
+        --target "$SITE" "$WHEELS"/*.whl || { echo "gpu_check: installing $WHEELS failed"; exit 1; }
+    export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+    if ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
+        . tools/mmcv_build.sh
+        mmcv_build_env "$PY"
+        mmcv_build_wheel "$PY" "$OUT/mmcv_wheel" "$(ls "$WHEELS"/mmcv-2.1.0.tar.gz)" --no-index \
+            && "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade \
+                --target "$SITE" "$OUT"/mmcv_wheel/mmcv-2.1.0-*.whl \
+            || { echo "gpu_check: building mmcv failed"; exit 1; }
+    fi
+    echo "setup: seconds=$(seconds_since "$start") (offline: $WHEELS into $SITE, mmcv with $("$PY" -c 'import torch; print("CUDA", torch.version.cuda)') ops)"
+else
+    FORCE_CUDA=1 bash tools/setup_env.sh || { echo "gpu_check: set-up failed"; exit 1; }
+    echo "setup: seconds=$(seconds_since "$start") (FORCE_CUDA=1; a cached mmcv wheel makes it seconds)"
+    PY=.venv/bin/python
+fi
 if ! "$PY" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
-    echo "gpu_check: the venv's torch sees no CUDA device (a CPU wheel?);" \
+    echo "gpu_check: $PY's torch sees no CUDA device (a CPU wheel?);" \
         "nothing more was run." >&2
     exit 2
 fi
+"$PY" -c 'import mmcv, mmdet, mmpretrain, torch_pruning, astro_mm; print("stack: mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmpretrain", mmpretrain.__version__)' \
+    || { echo "gpu_check: the stack does not import"; exit 1; }
 "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
 
 step "2. mmcv nms on CUDA"

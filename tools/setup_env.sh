@@ -41,7 +41,7 @@ die() { printf '[setup %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 pip_install() { "$PY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS" "$@"; }
 
 inputs_hash() {  # the CUDA choice too: FORCE_CUDA=1 on a CPU venv rebuilds
-    { cat "$CONSTRAINTS" "$ROOT/pyproject.toml" "$ROOT/tools/setup_env.sh"
+    { cat "$CONSTRAINTS" "$ROOT/pyproject.toml" "$ROOT/tools/setup_env.sh" "$ROOT/tools/mmcv_build.sh"
       echo "FORCE_CUDA=${FORCE_CUDA:-0} TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-}"; } | sha256sum | cut -d' ' -f1
 }
 
@@ -78,18 +78,8 @@ check_build_tools() {  # before compiling mmcv's C++ ops
     die "building mmcv's C++ ops needs $missing. Install them, e.g. on Debian / Ubuntu: apt-get install g++ python$MIN_PY-dev; on Fedora: dnf install gcc-c++ python$MIN_PY-devel (pyenv's Pythons include the headers)"
 }
 
-check_mmcv_ops() {  # $1: folder of the built wheel, $2: the ops it must have
-    # CUDA ops link torch's CUDA library; CPU ops do not. Checked in the
-    # wheel, since a machine without a GPU cannot load CUDA ops to try them.
-    "$PY" - "$1" "$2" <<'EOF' || die "the mmcv wheel built in $1 does not have the $2 ops it was built for; nothing was cached"
-import glob, sys, zipfile
-folder, ops = sys.argv[1:]
-with zipfile.ZipFile(glob.glob(f'{folder}/mmcv-2.1.0-*.whl')[0]) as wheel:
-    ext = [n for n in wheel.namelist() if n.startswith('mmcv/_ext')]
-    links_cuda = bool(ext) and b'libc10_cuda.so' in wheel.read(ext[0])
-sys.exit(not ext or links_cuda != (ops != 'cpu'))
-EOF
-}
+# mmcv_build_env, mmcv_build_wheel
+. "$ROOT/tools/mmcv_build.sh"
 
 install_fashion_mnist
 
@@ -119,70 +109,16 @@ t=$SECONDS
 pip_install torch torchvision
 log "  done in $((SECONDS - t)) s"
 
-# mmcv 2.1.0 has no wheels for this torch: build from source with ops, once per key.
-# A CUDA build is keyed by the CUDA version and the GPU architectures too: a
-# wheel built for sm_90 does not run on an sm_80 card.
-read -r PY_TAG TORCH_VER OPS_TAG ARCHS CUDA_INCLUDE < <("$PY" - <<'EOF'
-import os, os.path as osp, sys, torch
-cuda = torch.cuda.is_available() or os.environ.get('FORCE_CUDA', '0') == '1'
-archs, include = '-', '-'
-if cuda:
-    if os.environ.get('TORCH_CUDA_ARCH_LIST'):
-        archs = os.environ['TORCH_CUDA_ARCH_LIST'].replace(' ', ';')
-    elif torch.cuda.is_available():
-        archs = ';'.join(sorted({'%d.%d' % torch.cuda.get_device_capability(i)
-                                 for i in range(torch.cuda.device_count())}))
-    else:
-        # No GPU to ask (a build machine): torch's own default then fails
-        # (an empty list). Build for the H100 / H200, with PTX that newer
-        # cards compile at load; name others in TORCH_CUDA_ARCH_LIST.
-        archs = '9.0+PTX'
-    # pip's CUDA wheels carry the cuBLAS / cuSPARSE / cuSOLVER headers that
-    # torch's CUDA headers include and a bare toolkit may lack
-    major = torch.version.cuda.split('.')[0]
-    candidate = osp.join(osp.dirname(osp.dirname(torch.__file__)), 'nvidia',
-                         f'cu{major}', 'include')
-    include = candidate if osp.isdir(candidate) else '-'
-tag = 'cpu'
-if cuda:
-    tag = f'cuda{torch.version.cuda}-sm' + '-'.join(
-        a.replace('.', '').replace('+PTX', 'ptx') for a in archs.split(';'))
-print(f'py{sys.version_info.major}{sys.version_info.minor}',
-      torch.__version__.split('+')[0], tag, archs, include)
-EOF
-) || die "could not read torch's version and CUDA build from $PY (did torch install?)"
-if [ "$OPS_TAG" != cpu ]; then
-    # torch guesses CUDA_HOME as the parent of nvcc's folder: wrong where
-    # nvcc on PATH is a wrapper script (/usr/local/bin/nvcc gives /usr/local)
-    if [ -z "${CUDA_HOME:-}" ]; then
-        if [ -x /usr/local/cuda/bin/nvcc ]; then CUDA_HOME=/usr/local/cuda
-        elif command -v nvcc >/dev/null; then CUDA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")"
-        fi
-    fi
-    [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ] \
-        || die "building mmcv's CUDA ops needs the CUDA toolkit: no nvcc in ${CUDA_HOME:-\$CUDA_HOME (unset)}/bin; install the toolkit matching torch's CUDA ($OPS_TAG), or set CUDA_HOME"
-    NVCC_VER="$("$CUDA_HOME/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')"
-    TORCH_CUDA="$(echo "$OPS_TAG" | sed 's/^cuda\([0-9.]*\)-.*/\1/')"
-    [ "${NVCC_VER%%.*}" = "${TORCH_CUDA%%.*}" ] \
-        || die "nvcc in $CUDA_HOME is CUDA $NVCC_VER, torch's wheel CUDA $TORCH_CUDA: the major versions must match (set CUDA_HOME to a matching toolkit)"
-    export CUDA_HOME FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST="$ARCHS"
-    if [ "$CUDA_INCLUDE" != - ]; then export CPATH="$CUDA_INCLUDE${CPATH:+:$CPATH}"; fi
-    log "CUDA ops: nvcc $NVCC_VER in $CUDA_HOME, architectures $ARCHS"
-fi
+# mmcv 2.1.0 has no wheels for this torch: build from source with ops, once
+# per key (Python, torch, and CPU ops or the CUDA version + architectures)
+mmcv_build_env "$PY"
 MMCV_DIR="$CACHE/wheels/mmcv-2.1.0-$PY_TAG-torch$TORCH_VER-$OPS_TAG"
 if ! ls "$MMCV_DIR"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
     check_build_tools
     log "building mmcv 2.1.0 with $OPS_TAG ops (CPU ops: about 13 minutes on 2 cores; cached in $MMCV_DIR)"
     t=$SECONDS
     pip_install ninja psutil packaging
-    rm -rf "$MMCV_DIR.partial" && mkdir -p "$MMCV_DIR.partial"
-    # --no-cache-dir: pip's own wheel cache keys mmcv by its source only and
-    # hands a CPU-ops wheel to a CUDA build (seen: "built" in 3 s)
-    MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-        "$PY" -m pip wheel --disable-pip-version-check -q --no-deps --no-build-isolation \
-        --no-cache-dir --no-binary mmcv -w "$MMCV_DIR.partial" "mmcv==2.1.0"
-    check_mmcv_ops "$MMCV_DIR.partial" "$OPS_TAG"
-    rm -rf "$MMCV_DIR" && mv "$MMCV_DIR.partial" "$MMCV_DIR"  # atomic: no half-built cache
+    mmcv_build_wheel "$PY" "$MMCV_DIR" "mmcv==2.1.0"  # atomic: no half-built cache
     log "  built in $((SECONDS - t)) s"
 fi
 # forced: a venv that had the other build (CPU ops / CUDA ops) has the same version

@@ -16,7 +16,7 @@ from conftest import ROOT
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 
 INPUTS = ('requirements/constraints.txt', 'pyproject.toml',
-          'tools/setup_env.sh')
+          'tools/setup_env.sh', 'tools/mmcv_build.sh')
 # Answers like a Python 3.9: the version check fails, imports fail.
 OLD_PYTHON = """#!/bin/sh
 case "$*" in
