@@ -15,10 +15,10 @@ prints, trained nothing:
    AstroNet against ``gates`` and of AstroNet and MA-Net against the best
    rival (the non-astro method with the highest mean validation top-1 at
    that budget: chosen on validation, never on test, among the methods
-   that have every seed), with the 95 % t half-width and the verdict (a
-   win only where the interval excludes 0). While some method lacks seeds
-   at FLOPs 0.6 (a study in progress) a warning on stderr says the last
-   line is provisional.
+   that have every seed the suite config plans), with the 95 % t
+   half-width and the verdict (a win only where the interval excludes 0).
+   While some method lacks seeds at FLOPs 0.6 (a study in progress) a
+   warning on stderr says the last line is provisional.
 
 Last line (FLOPs budget 0.6)::
 
@@ -41,11 +41,14 @@ import sys
 from astro_mm.analysis import plot_accuracy_vs_kept
 from astro_mm.analysis.fair_study import (by_method, best_rival,
                                           choose_settings, chosen_rows,
-                                          compare, lacking_seeds, read_rows)
+                                          compare, lacking_seeds,
+                                          planned_rows, read_rows)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ARCHIVE = osp.join(ROOT, 'benchmarks', 'runs',
                    'fair-study_fashion-mnist-holdout5k')
+SUITE = osp.join(ROOT, 'configs', 'suites',
+                 'fair-study_fashion-mnist-holdout5k.py')
 BUDGETS = [(measure, budget) for measure in ('flops', 'params')
            for budget in (0.6, 0.4)]
 
@@ -103,6 +106,10 @@ def main(argv=None) -> str:
                         help='the study\'s runs folder or archive')
     parser.add_argument('--select', action='store_true',
                         help='print the tuning stage\'s choices only')
+    parser.add_argument('--suite', default=SUITE,
+                        help='the main stage\'s suite config: the rows it '
+                        'will write tell a complete study from one in '
+                        'progress')
     parser.add_argument('--figure', metavar='PNG',
                         help='also draw the chosen rows\' test top-1 '
                         'against the parameters and FLOPs they keep')
@@ -119,6 +126,7 @@ def main(argv=None) -> str:
         print(line)
         return line
     rows = chosen_rows(rows, choices)
+    planned = planned_rows(args.suite)
     comparisons, provisional, points = {}, {}, []
     for measure, budget in BUDGETS:
         table = by_method(rows, measure, budget)
@@ -126,11 +134,11 @@ def main(argv=None) -> str:
             continue
         points += figure_points(table, measure, budget)
         print_rows(table, measure, budget)
-        best = best_rival(table)
+        best = best_rival(table, planned.get((measure, budget)))
         # (a, b, what the last line calls b): the best rival may be gates
         pairs = [('astronet', 'gates', 'gates'), ('astronet', best, 'best'),
                  ('manet', best, 'best')]
-        lacking = lacking_seeds(table)
+        lacking = lacking_seeds(table, planned.get((measure, budget)))
         print(f'Best rival on validation: {best}'
               + (' (among the methods with every seed; not yet in the '
                  'running: ' + ', '.join(

@@ -214,25 +214,57 @@ def by_method(rows: List[Row], measure: str, budget: float
     return table
 
 
-def lacking_seeds(table: Dict[str, Dict[int, Row]]) -> Dict[str, List[int]]:
-    """``{method: [missing seeds]}`` for the methods of a budget that lack
-    a seed some other method of it has (a study in progress)."""
-    seeds = set().union(*(set(rows) for rows in table.values())) \
-        if table else set()
-    return {method: sorted(seeds - set(rows))
-            for method, rows in sorted(table.items())
-            if seeds - set(rows)}
+def planned_rows(suite_file: str) -> Dict[Tuple[str, float],
+                                         Dict[str, set]]:
+    """What a suite config will write, in the rows' naming:
+    ``{(measure, budget): {method: {seeds}}}``, read from its runs (names,
+    prune tags, seeds) as :func:`read_rows` reads their results."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(suite_file)
+    planned: Dict[Tuple[str, float], Dict[str, set]] = {}
+    for run in cfg.runs:
+        seeds = run.get('seeds') or cfg.suite.seeds
+        for tag in (run.get('prune') or {}):
+            parsed = _budget(run['name'], tag)
+            if parsed is None:
+                continue
+            measure, budget, _ = parsed
+            planned.setdefault((measure, budget), {}).setdefault(
+                _method(run['name'], tag), set()).update(seeds)
+    return planned
 
 
-def best_rival(table: Dict[str, Dict[int, Row]]) -> Optional[str]:
+def lacking_seeds(table: Dict[str, Dict[int, Row]],
+                  planned: Optional[Dict[str, set]] = None
+                  ) -> Dict[str, List[int]]:
+    """``{method: [missing seeds]}`` at one budget (a study in progress).
+
+    Args:
+        table: ``{method: {seed: row}}`` of the budget (:func:`by_method`).
+        planned: ``{method: {seeds}}`` the suite will write at the budget
+            (:func:`planned_rows`); a method planned but without a row yet
+            lacks every seed. Without it a method lacks the seeds some other
+            method of the budget has.
+    """
+    if planned is None:
+        seeds = set().union(*(set(rows) for rows in table.values())) \
+            if table else set()
+        planned = {method: seeds for method in table}
+    return {method: sorted(seeds - set(table.get(method, {})))
+            for method, seeds in sorted(planned.items())
+            if seeds - set(table.get(method, {}))}
+
+
+def best_rival(table: Dict[str, Dict[int, Row]],
+               planned: Optional[Dict[str, set]] = None) -> Optional[str]:
     """The rival of the astro rows (any method but AstroNet and MA-Net)
     with the highest mean fine-tuned validation top-1 over its seeds.
 
-    Only rivals with every seed of the budget take part: a mean over fewer
-    seeds is a different quantity (a study in progress names its best
-    rival among the complete ones; :func:`lacking_seeds` says which are
-    not yet in the running)."""
-    lacking = lacking_seeds(table)
+    Only rivals with every seed take part (``planned``: see
+    :func:`lacking_seeds`): a mean over fewer seeds is a different
+    quantity, so a study in progress names its best rival among the
+    complete ones, and a rival still to come may yet take its place."""
+    lacking = lacking_seeds(table, planned)
     rivals = {method: mean(r.top1_val for r in seeds.values())
               for method, seeds in table.items()
               if method not in ASTRO and method not in lacking and

@@ -45,6 +45,26 @@ def _archive(folder, gates_val=89.0):
     return astronet, gates, l1
 
 
+def _suite(folder, extra_runs=()):
+    """The main stage's suite config of the synthetic archive: the chosen
+    runs on seeds 0-2 (the tuning stage's other tries are not planned)."""
+    runs = [dict(name='astronet_f60_lr3e-2', prune=dict(gates={})),
+            dict(name='gates_f60_lr3e-3', prune=dict(gates={})),
+            dict(name='plain', prune=dict(l1_f60_group={},
+                                          taylor_f60_group={})),
+            *extra_runs]
+    path = folder / 'suite.py'
+    path.write_text(f'suite = dict(seeds=[0, 1, 2])\nruns = {runs!r}\n')
+    return str(path)
+
+
+def _read(folder, *args, extra_runs=()):
+    from conftest import run_tool
+    return run_tool('benchmarks/fair_study_reading.py', '--folder',
+                    str(folder), '--suite', _suite(folder, extra_runs),
+                    *args)
+
+
 def test_settings_are_chosen_on_validation_never_on_test(tmp_path):
     _archive(tmp_path)
     choices = choose_settings(read_rows(str(tmp_path)))
@@ -75,11 +95,9 @@ def test_t_interval_is_the_textbook_one():
 
 
 def test_the_reading_prints_the_paired_verdicts(tmp_path):
-    from conftest import run_tool
     astronet, gates, l1 = _archive(tmp_path)
     figure = tmp_path / 'figure' / 'kept.png'
-    out = run_tool('benchmarks/fair_study_reading.py', '--folder',
-                   str(tmp_path), '--figure', str(figure)).stdout
+    out = _read(tmp_path, '--figure', str(figure)).stdout
     assert f'figure: {figure}' in out and figure.stat().st_size > 1000
     line = out.strip().splitlines()[-1]
     assert line.startswith('fair_study: ')
@@ -105,12 +123,11 @@ def test_a_rival_short_of_seeds_is_not_chosen_yet(tmp_path):
     """A method with seed 0 only (its seeds 1-2 still training) is no best
     rival, however high its one validation figure: the reading chooses
     among the complete methods and says the line is provisional."""
-    from conftest import run_tool
     _archive(tmp_path)
     _unit(tmp_path, 'slimming_l11e-4', 0,
           dict(bn_scale_f60_group=_row(95.0, 99.0)))
-    proc = run_tool('benchmarks/fair_study_reading.py', '--folder',
-                    str(tmp_path))
+    proc = _read(tmp_path, extra_runs=[dict(
+        name='slimming_l11e-4', prune=dict(bn_scale_f60_group={}))])
     assert 'Best rival on validation: l1 (among the methods with every ' \
         'seed; not yet in the running: slimming (seeds 1, 2 to come))' \
         in proc.stdout
@@ -121,10 +138,8 @@ def test_a_rival_short_of_seeds_is_not_chosen_yet(tmp_path):
 def test_gates_may_be_the_best_rival(tmp_path):
     """Where validation prefers gates, astronet_vs_best is astronet_vs_gates
     (not left out because gates has a line of its own)."""
-    from conftest import run_tool
     _archive(tmp_path, gates_val=95.0)
-    proc = run_tool('benchmarks/fair_study_reading.py', '--folder',
-                    str(tmp_path))
+    proc = _read(tmp_path)
     line = proc.stdout.strip().splitlines()[-1]
     fields = dict(item.split('=') for item in line.split(': ')[1].split())
     assert 'Best rival on validation: gates' in proc.stdout
@@ -133,10 +148,20 @@ def test_gates_may_be_the_best_rival(tmp_path):
 
 
 def test_a_complete_study_is_not_provisional(tmp_path):
-    from conftest import run_tool
     _archive(tmp_path)
-    assert 'provisional' not in run_tool(
-        'benchmarks/fair_study_reading.py', '--folder', str(tmp_path)).stderr
+    assert 'provisional' not in _read(tmp_path).stderr
+
+
+def test_a_planned_method_without_rows_keeps_the_line_provisional(
+        tmp_path):
+    """prune-early, planned but not yet run, has no row at all: the study
+    is still in progress, whatever the rows present say."""
+    _archive(tmp_path)
+    proc = _read(tmp_path, extra_runs=[dict(
+        name='prune_early_bn_scale_f60', prune=dict(early={}))])
+    assert 'not yet in the running: prune_early (seeds 0, 1, 2 to come)' \
+        in proc.stdout
+    assert 'prune_early lack seeds' in proc.stderr
 
 
 def test_budget_reached_is_where_the_kept_share_settles(tmp_path):
