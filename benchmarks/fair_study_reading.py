@@ -30,7 +30,8 @@ the share of parameters and of FLOPs it keeps, side by side
 
 Example::
 
-    python benchmarks/fair_study_reading.py [--folder DIR] [--select] [--figure PNG]
+    python benchmarks/fair_study_reading.py [--folder DIR] [--suite CONFIG]
+        [--select] [--figure PNG]
 """
 import argparse
 import glob

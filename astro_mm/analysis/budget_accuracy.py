@@ -115,4 +115,3 @@ def accuracy_vs_kept_figure(points: Sequence[dict],
     axes[1].legend(fontsize=7, loc='center left', bbox_to_anchor=(1.01, 0.5))
     fig.suptitle(title, fontsize=10)
     return fig
-

@@ -214,8 +214,8 @@ def by_method(rows: List[Row], measure: str, budget: float
     return table
 
 
-def planned_rows(suite_file: str) -> Dict[Tuple[str, float],
-                                         Dict[str, set]]:
+def planned_rows(suite_file: str
+                 ) -> Dict[Tuple[str, float], Dict[str, set]]:
     """What a suite config will write, in the rows' naming:
     ``{(measure, budget): {method: {seeds}}}``, read from its runs (names,
     prune tags, seeds) as :func:`read_rows` reads their results."""
