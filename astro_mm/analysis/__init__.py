@@ -21,7 +21,7 @@ imported by name, each the library of one script: :mod:`.fair_study`,
 :mod:`.convergence_runs`, :mod:`.detector_ap_curve` and
 :mod:`.modulation_overhead`.
 """
-from .budget_accuracy import plot_accuracy_vs_kept
+from .kept_accuracy import plot_accuracy_vs_kept
 from .et_curves import plot_et_curves, read_et_curve, read_scalars
 from .gradcam import gradcam_compare, grad_cam, load_classifier, load_image
 from .p_histograms import plot_p_histograms

@@ -2,7 +2,7 @@
 at its own ratio in each panel, and bad points are refused by index."""
 import pytest
 
-from astro_mm.analysis.budget_accuracy import (accuracy_vs_kept_figure,
+from astro_mm.analysis.kept_accuracy import (accuracy_vs_kept_figure,
                                                plot_accuracy_vs_kept)
 
 
