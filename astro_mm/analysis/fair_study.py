@@ -256,18 +256,21 @@ def lacking_seeds(table: Dict[str, Dict[int, Row]],
 
 
 def best_rival(table: Dict[str, Dict[int, Row]],
-               planned: Optional[Dict[str, set]] = None) -> Optional[str]:
+               planned: Optional[Dict[str, set]] = None,
+               exclude: Iterable[str] = ()) -> Optional[str]:
     """The rival of the astro rows (any method but AstroNet and MA-Net)
     with the highest mean fine-tuned validation top-1 over its seeds.
 
     Only rivals with every seed take part (``planned``: see
     :func:`lacking_seeds`): a mean over fewer seeds is a different
     quantity, so a study in progress names its best rival among the
-    complete ones, and a rival still to come may yet take its place."""
+    complete ones, and a rival still to come may yet take its place.
+    ``exclude`` names methods that may not be chosen either."""
     lacking = lacking_seeds(table, planned)
+    excluded = set(ASTRO) | set(exclude)
     rivals = {method: mean(r.top1_val for r in seeds.values())
               for method, seeds in table.items()
-              if method not in ASTRO and method not in lacking and
+              if method not in excluded and method not in lacking and
               all(r.top1_val is not None for r in seeds.values())}
     return max(sorted(rivals), key=lambda m: rivals[m]) if rivals else None
 

@@ -145,6 +145,9 @@ def test_gates_may_be_the_best_rival(tmp_path):
     assert 'Best rival on validation: gates' in proc.stdout
     assert fields['astronet_vs_best'] == fields['astronet_vs_gates'] != '-'
     assert fields['astronet_vs_best_ci'] == fields['astronet_vs_gates_ci']
+    # and the best published method is compared too (l1: validation 89.5)
+    assert 'the best published method: l1' in proc.stdout
+    assert '| astronet | l1 | 3 |' in proc.stdout
 
 
 def test_a_complete_study_is_not_provisional(tmp_path):
