@@ -199,3 +199,29 @@ def test_without_archive_weights_no_weights_are_archived(tmp_path):
     tools = FakeTools(fresh)
     fresh.run()
     assert tools.trained == 1 and tools.pruned == ['third']
+
+
+def test_commit_is_dirty_for_code_not_for_the_archive(tmp_path):
+    """A study run from a clean clone writes into its archive (and updates
+    results committed there): its units still ran at a clean commit. A
+    change to code makes it dirty."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(['git', *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    runner = _runner(tmp_path)
+    result = tmp_path / 'archive' / 'plain' / 'seed0' / 'result.json'
+    result.parent.mkdir(parents=True)
+    result.write_text('{}')
+    (tmp_path / 'code.py').write_text('A = 1\n')
+    git('init', '-q')
+    git('add', '-A')
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'c')
+    head = runner.commit()
+    assert head and '+dirty' not in head
+    result.write_text('{"top1": 90.0}')  # the study updates its archive
+    assert runner.commit() == head
+    (tmp_path / 'code.py').write_text('A = 2\n')
+    assert runner.commit() == head + '+dirty'

@@ -184,12 +184,21 @@ class UnitArchive:
     def commit(self) -> Optional[str]:
         """The repo's commit the unit ran at (``+dirty`` when the working
         tree had uncommitted changes), or None outside a git checkout: a
-        study run in parts says which code made each unit."""
+        study run in parts says which code made each unit.
+
+        The suite's own archive does not count: a study run from a clean
+        clone writes its results there (and updates the results committed
+        before), which changes no code."""
         def git(*args):
             return subprocess.run(['git', *args], cwd=self.root,
                                   capture_output=True, text=True)
         head = git('rev-parse', 'HEAD')
         if head.returncode != 0:
             return None
-        dirty = git('status', '--porcelain', '--untracked-files=no').stdout
+        exclude = []
+        if self.archive:
+            exclude = ['--', '.', ':(exclude)' +
+                       osp.relpath(self.archive, self.root)]
+        dirty = git('status', '--porcelain', '--untracked-files=no',
+                    *exclude).stdout
         return head.stdout.strip() + ('+dirty' if dirty.strip() else '')
