@@ -26,14 +26,16 @@ Last line (FLOPs budget 0.6)::
 
     fair_study: units=<n> max_budget_dev=<x> astronet_vs_gates=<d> astronet_vs_gates_ci=<h> astronet_vs_best=<d> astronet_vs_best_ci=<h> manet_vs_best=<d> manet_vs_best_ci=<h>
 
-With ``--figure PNG`` it also draws every chosen row's test top-1 against
+With ``--all-pairs`` it also pairs AstroNet, MA-Net and ``gates`` with
+every other method of each budget (unadjusted intervals: context, not the
+verdict). With ``--figure PNG`` it also draws every chosen row's test top-1 against
 the share of parameters and of FLOPs it keeps, side by side
 (:func:`astro_mm.analysis.plot_accuracy_vs_kept`).
 
 Example::
 
     python benchmarks/fair_study_reading.py [--folder DIR] [--suite CONFIG]
-        [--select] [--figure PNG]
+        [--select] [--all-pairs] [--figure PNG]
 """
 import argparse
 import glob
@@ -88,6 +90,25 @@ def print_rows(table, measure, budget) -> None:
     print()
 
 
+def print_all_pairs(table, measure, budget) -> None:
+    """AstroNet, MA-Net and gates against every other method of a budget:
+    context for the verdict, which rests on the pairs above (one 95 %
+    interval each; across these many pairs about one in twenty excludes 0
+    by chance)."""
+    print(f'All pairs at {measure} {budget:g} (unadjusted):\n')
+    print('| a | b | seeds | a - b (test top-1) | 95 % CI half-width | '
+          'verdict |')
+    print('|---|---|---|---|---|---|')
+    for a in ('astronet', 'manet', 'gates'):
+        for b in sorted(table):
+            if a not in table or b in ('astronet', 'manet', a):
+                continue
+            c = compare(table, a, b, measure, budget)
+            print(f'| {a} | {b} | {len(c.differences)} | {_fmt(c.mean)} | '
+                  f'{_fmt(c.half_width)} | {c.verdict} |')
+    print()
+
+
 def figure_points(table, measure, budget) -> list:
     """One point per method of a budget: its means over seeds."""
     points = []
@@ -113,6 +134,10 @@ def main(argv=None) -> str:
                         help='the main stage\'s suite config: the rows it '
                         'will write tell a complete study from one in '
                         'progress')
+    parser.add_argument('--all-pairs', action='store_true',
+                        help='also pair AstroNet, MA-Net and gates with '
+                        'every other method (95 %% intervals not adjusted '
+                        'for the many comparisons)')
     parser.add_argument('--figure', metavar='PNG',
                         help='also draw the chosen rows\' test top-1 '
                         'against the parameters and FLOPs they keep')
@@ -169,6 +194,8 @@ def main(argv=None) -> str:
             print(f'| {a} | {c.b} | {len(c.differences)} | {_fmt(c.mean)} '
                   f'| {_fmt(c.half_width)} | {c.verdict} |')
         print()
+        if args.all_pairs:
+            print_all_pairs(table, measure, budget)
     if args.figure and points:
         print('figure: ' + plot_accuracy_vs_kept(
             points, args.figure, budgets=sorted({b for _, b in BUDGETS}),

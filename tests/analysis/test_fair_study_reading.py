@@ -97,8 +97,11 @@ def test_t_interval_is_the_textbook_one():
 def test_the_reading_prints_the_paired_verdicts(tmp_path):
     astronet, gates, l1 = _archive(tmp_path)
     figure = tmp_path / 'figure' / 'kept.png'
-    out = _read(tmp_path, '--figure', str(figure)).stdout
+    out = _read(tmp_path, '--figure', str(figure), '--all-pairs').stdout
     assert f'figure: {figure}' in out and figure.stat().st_size > 1000
+    # --all-pairs: gates against l1, which the verdict's pairs leave out
+    gates_l1 = sum(gates[s] - l1[s] for s in (0, 1, 2)) / 3
+    assert f'| gates | l1 | 3 | {gates_l1:.2f} |' in out
     line = out.strip().splitlines()[-1]
     assert line.startswith('fair_study: ')
     fields = dict(item.split('=') for item in line.split(': ')[1].split())
