@@ -45,6 +45,9 @@ def test_the_choices_are_the_tuning_stages_on_validation(main, choices):
     for method in ASTRO:
         expected[method] = f'{method}_lr{named[method]}/gates'
     expected['cost'] = 'plain/cost_cost'  # one rule, nothing to choose
+    # the main stage's prune-early rows: one setting, nothing to choose
+    expected['prune_early'] = \
+        f'prune_early_{main.PRUNE_EARLY["method"]}/early'
     assert choices == expected
 
 
