@@ -28,8 +28,8 @@ Last line (FLOPs budget 0.6)::
 
 With ``--all-pairs`` it also pairs AstroNet, MA-Net and ``gates`` with
 every other method of each budget (unadjusted intervals: context, not the
-verdict). With ``--figure PNG`` it also draws every chosen row's test top-1 against
-the share of parameters and of FLOPs it keeps, side by side
+verdict). With ``--figure PNG`` it also draws every chosen row's test
+top-1 against the share of parameters and of FLOPs it keeps, side by side
 (:func:`astro_mm.analysis.plot_accuracy_vs_kept`).
 
 Example::
@@ -175,16 +175,16 @@ def main(argv=None) -> str:
             pairs += [('astronet', published, 'published'),
                       ('manet', published, 'published')]
         lacking = lacking_seeds(table, planned.get((measure, budget)))
-        print(f'Best rival on validation: {best}'
-              + (' (among the methods with every seed; not yet in the '
-                 'running: ' + ', '.join(
-                     f'{m} (seeds {", ".join(map(str, s))} to come)'
-                     for m, s in lacking.items()) + ')'
-                 if lacking else '')
-              + (f'; the best published method: {published}'
-                 if published != best else '') + '\n')
+        line = f'Best rival on validation: {best}'
         if lacking:
             provisional[(measure, budget)] = lacking
+            to_come = ', '.join(f'{m} (seeds {", ".join(map(str, s))} to '
+                                'come)' for m, s in lacking.items())
+            line += (' (among the methods with every seed; not yet in the '
+                     f'running: {to_come})')
+        if published != best:
+            line += f'; the best published method: {published}'
+        print(line + '\n')
         print('| a | b | seeds | a - b (test top-1) | 95 % CI half-width | '
               'verdict |')
         print('|---|---|---|---|---|---|')

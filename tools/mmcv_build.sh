@@ -69,10 +69,10 @@ EOF
     fi
 }
 
-check_mmcv_ops() {  # $1: folder of the built wheel, $2: the ops it must have
+check_mmcv_ops() {  # $1: python, $2: folder of the built wheel, $3: its ops
     # CUDA ops link torch's CUDA library; CPU ops do not. Checked in the
     # wheel, since a machine without a GPU cannot load CUDA ops to try them.
-    "$PY" - "$1" "$2" <<'EOF' || die "the mmcv wheel built in $1 does not have the $2 ops it was built for; nothing was kept"
+    "$1" - "$2" "$3" <<'EOF' || die "the mmcv wheel built in $2 does not have the $3 ops it was built for; nothing was kept"
 import glob, sys, zipfile
 folder, ops = sys.argv[1:]
 with zipfile.ZipFile(glob.glob(f'{folder}/mmcv-2.1.0-*.whl')[0]) as wheel:
@@ -91,6 +91,6 @@ mmcv_build_wheel() {  # $1: python, $2: folder, $3: source, then pip's extra arg
     MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "$py" -m pip wheel --disable-pip-version-check -q --no-deps --no-build-isolation \
         --no-cache-dir --no-binary mmcv -w "$dir.partial" "$@" "$source"
-    PY="$py" check_mmcv_ops "$dir.partial" "$OPS_TAG"
+    check_mmcv_ops "$py" "$dir.partial" "$OPS_TAG"
     rm -rf "$dir" && mv "$dir.partial" "$dir"
 }

@@ -247,8 +247,7 @@ def lacking_seeds(table: Dict[str, Dict[int, Row]],
             method of the budget has.
     """
     if planned is None:
-        seeds = set().union(*(set(rows) for rows in table.values())) \
-            if table else set()
+        seeds = set().union(*table.values())  # every seed of every method
         planned = {method: seeds for method in table}
     return {method: sorted(seeds - set(table.get(method, {})))
             for method, seeds in sorted(planned.items())

@@ -73,7 +73,6 @@ from .coupled import (ParamCount, build_graph, example_inputs, params,
 from .folding import fold_unit_probs
 
 
-
 @dataclass
 class PruneResult:
     """What :func:`export_pruned` returns.

@@ -256,4 +256,3 @@ def _zeroing(fills: List[Tuple[int, torch.Tensor]]):
         return grad
 
     return hook
-

@@ -131,3 +131,32 @@ def test_cuda_choice_is_part_of_the_stamp(repo):
                   CUDA_HOME=str(repo / 'no-toolkit'))  # stops before a build
     assert 'environment up to date' not in cuda.stdout
     assert 'needs the CUDA toolkit' in cuda.stderr
+
+
+@pytest.mark.parametrize('links_cuda', [False, True])
+def test_a_built_wheel_is_kept_only_with_the_ops_it_was_built_for(
+        tmp_path, links_cuda):
+    """pip's wheel cache once handed the CPU-ops wheel to a CUDA build:
+    tools/mmcv_build.sh checks a built wheel's ops (CUDA ops link
+    libc10_cuda.so) before the set-up caches it."""
+    import sys
+    import zipfile
+    ext = b'\x7fELF...' + (b'libc10_cuda.so' if links_cuda else b'libc10.so')
+    with zipfile.ZipFile(tmp_path / 'mmcv-2.1.0-cp311-cp311-linux_x86_64.whl',
+                         'w') as wheel:
+        wheel.writestr('mmcv/_ext.cpython-311-x86_64-linux-gnu.so', ext)
+    script = os.path.join(ROOT, 'tools/mmcv_build.sh')
+
+    def check(ops):
+        return subprocess.run(
+            ['bash', '-c', f'. {script}; check_mmcv_ops "$0" "$1" "$2"',
+             sys.executable, str(tmp_path), ops],
+            capture_output=True, text=True, timeout=60)
+
+    right, wrong = ('cuda13.0-sm90ptx', 'cpu') if links_cuda else \
+        ('cpu', 'cuda13.0-sm90ptx')
+    assert check(right).returncode == 0
+    refused = check(wrong)
+    assert refused.returncode != 0
+    assert f'does not have the {wrong} ops it was built for' in \
+        refused.stderr

@@ -45,7 +45,6 @@ from torch import nn
 from astro_mm.pruning.cost import KeptCost
 
 
-
 # keys a budget config once had, and why they are gone
 # former key names -> their names now (read with a warning)
 RENAMED_KEYS = {'cost': 'measure'}
